@@ -1,0 +1,78 @@
+package redeemer
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultRefreshInterval     = 5 * time.Minute
+	DefaultReplayWindow        = 5 * time.Minute
+	DefaultMaxTokensPerRequest = 16
+	DefaultDropAfterAbsent     = 24 * time.Hour
+)
+
+// Config configures a Redeemer. Zero values take the defaults above.
+type Config struct {
+	// IssuerURL is the issuer's base URL; the directory is fetched from
+	// IssuerURL + protocol.DirectoryPath.
+	IssuerURL string
+	// IssuerName is issuer_name in the challenge; default host[:port] of IssuerURL.
+	IssuerName string
+	// Origins are the origin_info names of the challenge; at least one.
+	Origins []string
+	// RefreshInterval is how often Run fetches the directory (jittered).
+	RefreshInterval time.Duration
+	// ReplayWindow is how long an exact retry (same token, same non-empty
+	// binding) is answered as a replay: between one and two windows.
+	ReplayWindow time.Duration
+	// MaxTokensPerRequest limits the tokens in one Authorization header.
+	MaxTokensPerRequest int
+	// DropAfterAbsent is how long a key must have been missing from the
+	// directory, as seen by this process, before its spent rows are dropped.
+	DropAfterAbsent time.Duration
+	// HTTPClient fetches the directory; default a client with a 10s timeout.
+	HTTPClient *http.Client
+}
+
+// withDefaults validates c and fills in its defaults.
+func (c Config) withDefaults() (Config, error) {
+	u, err := url.Parse(c.IssuerURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("redeemer: issuer URL %q must be an absolute http(s) URL", c.IssuerURL)
+	}
+	c.IssuerURL = strings.TrimSuffix(c.IssuerURL, "/")
+	if c.IssuerName == "" {
+		c.IssuerName = u.Host
+	}
+	if len(c.Origins) == 0 {
+		return c, errors.New("redeemer: at least one origin name is required")
+	}
+	for _, o := range c.Origins {
+		if o == "" || strings.Contains(o, ",") {
+			return c, fmt.Errorf("redeemer: invalid origin name %q", o)
+		}
+	}
+	c.Origins = append([]string(nil), c.Origins...)
+	if c.RefreshInterval <= 0 {
+		c.RefreshInterval = DefaultRefreshInterval
+	}
+	if c.ReplayWindow <= 0 {
+		c.ReplayWindow = DefaultReplayWindow
+	}
+	if c.MaxTokensPerRequest <= 0 {
+		c.MaxTokensPerRequest = DefaultMaxTokensPerRequest
+	}
+	if c.DropAfterAbsent <= 0 {
+		c.DropAfterAbsent = DefaultDropAfterAbsent
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	return c, nil
+}

@@ -1,0 +1,47 @@
+package redeemer
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// Run loads the directory, retrying with backoff until it succeeds, then
+// refreshes it every RefreshInterval (±10% jitter) until ctx ends. Refresh
+// errors are logged by Refresh and do not stop Run. It returns nil when ctx
+// is cancelled.
+func (r *Redeemer) Run(ctx context.Context) error {
+	backoff := min(time.Second, r.cfg.RefreshInterval)
+	for {
+		if err := r.Refresh(ctx); err == nil || r.Loaded() {
+			break
+		}
+		if !sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = min(2*backoff, r.cfg.RefreshInterval)
+	}
+	for {
+		if !sleep(ctx, jitter(r.cfg.RefreshInterval)) {
+			return nil
+		}
+		_ = r.Refresh(ctx)
+	}
+}
+
+// jitter spreads d by ±10% so replicas do not refresh in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// sleep waits d; false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

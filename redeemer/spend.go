@@ -1,0 +1,215 @@
+package redeemer
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/blindpass/blindpass/internal/problem"
+	"github.com/blindpass/blindpass/internal/store"
+	"github.com/blindpass/blindpass/protocol"
+)
+
+// Spend is the outcome of a successful Spend. Pass it to Undo if the
+// request it paid for failed before an answer was sent.
+type Spend struct {
+	// Replayed is true when the tokens had already been spent by the same
+	// request (same non-empty binding) inside the replay window.
+	Replayed bool
+	rows     []store.SpentToken // what was inserted; nil for a replay
+}
+
+// TokensFromRequest parses `Authorization: PrivateToken token="…"` (one or
+// more token parameters, at most MaxTokensPerRequest). A missing header
+// gives ErrTokenRequired, an unparseable one ErrTokenMalformed, both with
+// the challenge; ErrNoDirectory before the keys have been loaded.
+func (r *Redeemer) TokensFromRequest(req *http.Request) ([]protocol.Token, error) {
+	if !r.Loaded() {
+		return nil, ErrNoDirectory
+	}
+	values := req.Header.Values("Authorization")
+	var auth string
+	for _, v := range values {
+		scheme, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+		if strings.EqualFold(scheme, "PrivateToken") {
+			if auth != "" {
+				return nil, r.unauthorized(ErrTokenMalformed.With("more than one PrivateToken authorization"))
+			}
+			auth = v
+		}
+	}
+	if auth == "" {
+		return nil, r.unauthorized(ErrTokenRequired)
+	}
+	tokens, err := protocol.ParseAuthorization(auth, r.cfg.MaxTokensPerRequest)
+	if err != nil {
+		return nil, r.unauthorized(ErrTokenMalformed.Wrapping(err))
+	}
+	if len(tokens) == 0 {
+		return nil, r.unauthorized(ErrTokenRequired)
+	}
+	return tokens, nil
+}
+
+// Spend verifies every token (type 2, a current key, this redeemer's
+// challenge, a valid authenticator) and then spends all of them or none.
+// binding names the request being paid for; with a non-empty binding, the
+// same tokens presented again with the same binding inside the replay
+// window succeed with Replayed set instead of failing as already spent.
+func (r *Redeemer) Spend(ctx context.Context, tokens []protocol.Token, binding []byte) (Spend, error) {
+	ks := r.keys.Load()
+	if ks == nil {
+		return Spend{}, ErrNoDirectory
+	}
+	if len(tokens) == 0 {
+		return Spend{}, r.unauthorized(ErrTokenRequired)
+	}
+	if len(tokens) > r.cfg.MaxTokensPerRequest {
+		return Spend{}, ErrTooManyTokens.Withf("at most %d tokens per request", r.cfg.MaxTokensPerRequest)
+	}
+	now := r.now()
+	if err := r.verify(ks, tokens, now); err != nil {
+		return Spend{}, err
+	}
+	window := r.windowIndex(now)
+	var stored []byte
+	if len(binding) > 0 {
+		stored = bindingDigest(window, binding)
+	}
+	rows := make([]store.SpentToken, len(tokens))
+	hour := now.UTC().Truncate(time.Hour)
+	for i, t := range tokens {
+		rows[i] = store.SpentToken{
+			KeyID:     append([]byte(nil), t.TokenKeyID[:]...),
+			Nonce:     append([]byte(nil), t.Nonce[:]...),
+			Binding:   stored,
+			SpentHour: hour,
+		}
+	}
+	already, err := r.st.Spend(ctx, rows)
+	if err != nil {
+		return Spend{}, storeError("spend", err)
+	}
+	if len(already) == 0 {
+		return Spend{rows: rows}, nil
+	}
+	if len(binding) > 0 && isReplay(rows, already, [][]byte{stored, bindingDigest(window-1, binding)}) {
+		return Spend{Replayed: true}, nil
+	}
+	return Spend{}, ErrAlreadySpent
+}
+
+// Undo gives back the tokens of a fresh spend (only rows still carrying
+// this spend's binding are removed). A replay is not undone: the first
+// request owns the spend.
+func (r *Redeemer) Undo(ctx context.Context, s Spend) error {
+	if s.Replayed || len(s.rows) == 0 {
+		return nil
+	}
+	if err := r.st.Unspend(ctx, s.rows); err != nil {
+		return storeError("unspend", err)
+	}
+	return nil
+}
+
+// verify checks every token before anything is spent.
+func (r *Redeemer) verify(ks *keySet, tokens []protocol.Token, now time.Time) error {
+	type spentID struct{ key, nonce [32]byte }
+	seen := make(map[spentID]bool, len(tokens))
+	keys := make([]*activeKey, len(tokens))
+	for i, t := range tokens {
+		if t.TokenType != protocol.TokenTypeBlindRSA {
+			return r.unauthorized(ErrTokenInvalid.Withf("token type 0x%04x is not accepted", t.TokenType))
+		}
+		id := spentID{t.TokenKeyID, t.Nonce}
+		if seen[id] {
+			return ErrDuplicateToken
+		}
+		seen[id] = true
+		k := ks.byID[t.TokenKeyID]
+		if k == nil {
+			return r.unauthorized(ErrUnknownKey)
+		}
+		if k.expired(now) {
+			return r.unauthorized(ErrTokenExpired)
+		}
+		if subtle.ConstantTimeCompare(t.ChallengeDigest[:], r.digest[:]) != 1 {
+			return r.unauthorized(ErrTokenInvalid.With("the token was issued for another challenge"))
+		}
+		keys[i] = k
+	}
+	for i, t := range tokens {
+		if err := protocol.VerifyToken(keys[i].pub, t); err != nil {
+			return r.unauthorized(ErrTokenInvalid.Wrapping(err))
+		}
+	}
+	return nil
+}
+
+// windowIndex is floor(unix time / ReplayWindow).
+func (r *Redeemer) windowIndex(now time.Time) int64 {
+	w := r.cfg.ReplayWindow.Nanoseconds()
+	n := now.UnixNano()
+	i := n / w
+	if n%w < 0 {
+		i--
+	}
+	return i
+}
+
+// bindingDigest is SHA-256(window_index as 8 bytes big-endian || binding):
+// what is stored, so that no fine-grained time is kept and a binding
+// matches only within its window and the next.
+func bindingDigest(window int64, binding []byte) []byte {
+	h := sha256.New()
+	var w [8]byte
+	binary.BigEndian.PutUint64(w[:], uint64(window))
+	h.Write(w[:])
+	h.Write(binding)
+	return h.Sum(nil)
+}
+
+// isReplay reports whether every presented token is already spent with one
+// of the accepted binding digests.
+func isReplay(rows, already []store.SpentToken, accepted [][]byte) bool {
+	if len(already) != len(rows) {
+		return false
+	}
+	stored := make(map[string][]byte, len(already))
+	for _, a := range already {
+		stored[string(a.KeyID)+string(a.Nonce)] = a.Binding
+	}
+	for _, row := range rows {
+		b, ok := stored[string(row.KeyID)+string(row.Nonce)]
+		if !ok || len(b) == 0 {
+			return false
+		}
+		match := 0
+		for _, d := range accepted {
+			match |= subtle.ConstantTimeCompare(b, d)
+		}
+		if match != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// storeError maps a store failure: unreachable database -> 503 (fail
+// closed), a cancelled request stays cancelled, anything else is internal.
+func storeError(op string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return ErrStoreDown.Wrapping(fmt.Errorf("%s: %w", op, err))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return problem.Wrap(problem.Unavailable, "cancelled", "request cancelled", fmt.Errorf("%s: %w", op, err))
+	default:
+		return fmt.Errorf("redeemer: %s: %w", op, err)
+	}
+}
