@@ -1,0 +1,71 @@
+package issuer
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+)
+
+// DefaultMaxBatch is the default largest generic batch.
+const DefaultMaxBatch = 100
+
+// Config configures the issuer's HTTP side.
+type Config struct {
+	// Name is the issuer_name clients put in token challenges; default: the
+	// host[:port] of PublicURL.
+	Name string
+	// PublicURL is the issuer's external base URL, e.g. http://127.0.0.1:8700.
+	// The directory's issuer-request-uri and checkout URLs are built from it.
+	PublicURL string
+	// MaxBatch is the most token requests in one generic batch (default 100).
+	MaxBatch int
+	// DevPayments enables the "dev" payment provider: a local checkout page
+	// whose Pay button marks the order paid. Never on in production.
+	DevPayments bool
+	// Checkouts are further payment providers (Stripe, …). New orders use
+	// the first of Checkouts, then dev when DevPayments is on.
+	Checkouts []Checkout
+	// SignWorkers bounds how many signatures are computed at once across all
+	// requests (default GOMAXPROCS).
+	SignWorkers int
+}
+
+// withDefaults validates cfg and fills its defaults.
+func (cfg Config) withDefaults() (Config, error) {
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, fmt.Errorf("issuer: config: PublicURL %q must be an absolute http(s) URL", cfg.PublicURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return cfg, fmt.Errorf("issuer: config: PublicURL %q must not have user info, a query or a fragment", cfg.PublicURL)
+	}
+	cfg.PublicURL = strings.TrimRight(u.String(), "/")
+	if cfg.Name == "" {
+		cfg.Name = u.Host
+	}
+	switch {
+	case cfg.MaxBatch == 0:
+		cfg.MaxBatch = DefaultMaxBatch
+	case cfg.MaxBatch < 0 || cfg.MaxBatch > maxMaxBatch:
+		return cfg, fmt.Errorf("issuer: config: MaxBatch must be in [1, %d], got %d", maxMaxBatch, cfg.MaxBatch)
+	}
+	if cfg.SignWorkers <= 0 {
+		cfg.SignWorkers = runtime.GOMAXPROCS(0)
+	}
+	seen := map[string]bool{}
+	for _, c := range cfg.Checkouts {
+		if c == nil {
+			return cfg, errors.New("issuer: config: nil Checkout")
+		}
+		if seen[c.Provider()] || c.Provider() == DevProvider {
+			return cfg, fmt.Errorf("issuer: config: payment provider %q given twice", c.Provider())
+		}
+		seen[c.Provider()] = true
+	}
+	return cfg, nil
+}
+
+// maxMaxBatch keeps a batch body under ~2.6 MB.
+const maxMaxBatch = 10000
