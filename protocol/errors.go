@@ -1,0 +1,28 @@
+package protocol
+
+import "errors"
+
+// Sentinel errors. Every error this package returns wraps one of them (compare
+// with errors.Is); the message after the sentinel says what was wrong.
+var (
+	// ErrMalformed: the bytes or header value do not follow the wire format
+	// (wrong length, trailing bytes, bad varint, bad base64, bad syntax).
+	ErrMalformed = errors.New("protocol: malformed")
+	// ErrUnknownTokenType: a token type this package does not handle there.
+	ErrUnknownTokenType = errors.New("protocol: unknown token type")
+	// ErrBatchTooLarge: a generic batch with more requests than allowed.
+	ErrBatchTooLarge = errors.New("protocol: batch too large")
+	// ErrTooManyTokens: an Authorization value with more tokens than allowed.
+	ErrTooManyTokens = errors.New("protocol: too many tokens")
+	// ErrTooManyKeys: a directory listing more than MaxDirectoryKeys keys.
+	ErrTooManyKeys = errors.New("protocol: too many keys in directory")
+	// ErrInvalidKey: a public or private key that is not RSA-2048 in the
+	// expected encoding.
+	ErrInvalidKey = errors.New("protocol: invalid key")
+	// ErrKeyIDMismatch: a token or request whose (truncated) key id is not the
+	// one of the key it is used with.
+	ErrKeyIDMismatch = errors.New("protocol: key id mismatch")
+	// ErrInvalidSignature: a token authenticator or blind signature that does
+	// not verify.
+	ErrInvalidSignature = errors.New("protocol: invalid signature")
+)

@@ -1,0 +1,140 @@
+package protocol
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/cloudflare/circl/blindsign/blindrsa"
+)
+
+// variant is the RFC 9474 variant of token type 0x0002 (RFC 9578 §6).
+const variant = blindrsa.SHA384PSSDeterministic
+
+// Issuer side of type 0x0002.
+
+// BlindSign signs one type-2 TokenRequest with sk (RSABSSA-SHA384-PSS-Deterministic).
+// The request's truncated key id must be the last byte of sk's key id.
+func BlindSign(sk *rsa.PrivateKey, req TokenRequest) (TokenResponse, error) {
+	if sk == nil || len(sk.Primes) != 2 || sk.D == nil {
+		return TokenResponse{}, fmt.Errorf("%w: blind sign: not a two-prime RSA private key", ErrInvalidKey)
+	}
+	if err := checkPublicKey(&sk.PublicKey); err != nil {
+		return TokenResponse{}, fmt.Errorf("blind sign: %w", err)
+	}
+	if req.TokenType != TokenTypeBlindRSA {
+		return TokenResponse{}, fmt.Errorf("%w: blind sign: type 0x%04x", ErrUnknownTokenType, req.TokenType)
+	}
+	if len(req.BlindedMsg) != Nk {
+		return TokenResponse{}, fmt.Errorf("%w: blind sign: blinded_msg is %d bytes, want %d", ErrMalformed, len(req.BlindedMsg), Nk)
+	}
+	if new(big.Int).SetBytes(req.BlindedMsg).Cmp(sk.N) >= 0 {
+		return TokenResponse{}, fmt.Errorf("%w: blind sign: blinded_msg is not below the modulus", ErrMalformed)
+	}
+	if id := KeyID(MarshalPublicKey(&sk.PublicKey)); id[KeyIDSize-1] != req.TruncatedTokenKeyID {
+		return TokenResponse{}, fmt.Errorf("%w: blind sign: truncated key id 0x%02x, key has 0x%02x",
+			ErrKeyIDMismatch, req.TruncatedTokenKeyID, id[KeyIDSize-1])
+	}
+	sig, err := blindrsa.NewSigner(sk).BlindSign(req.BlindedMsg)
+	if err != nil {
+		return TokenResponse{}, fmt.Errorf("blind sign: %w", err)
+	}
+	return TokenResponse{BlindSig: sig}, nil
+}
+
+// Client side of type 0x0002.
+
+// ClientState is what the client keeps between request and response.
+type ClientState struct {
+	client blindrsa.Client
+	state  blindrsa.State
+	pub    *rsa.PublicKey
+	token  Token // everything but the authenticator
+}
+
+// NewTokenRequest makes a fresh nonce, builds the token input for the
+// challenge and key, and blinds it. It reads from rand the nonce (32 bytes),
+// then the PSS salt (48 bytes), then the blind.
+func NewTokenRequest(rand io.Reader, pub *rsa.PublicKey, challenge TokenChallenge) (TokenRequest, *ClientState, error) {
+	if rand == nil {
+		return TokenRequest{}, nil, errors.New("protocol: token request: no randomness source")
+	}
+	if err := checkPublicKey(pub); err != nil {
+		return TokenRequest{}, nil, fmt.Errorf("token request: %w", err)
+	}
+	if err := challenge.Validate(); err != nil {
+		return TokenRequest{}, nil, fmt.Errorf("token request: %w", err)
+	}
+	client, err := blindrsa.NewClient(variant, pub)
+	if err != nil {
+		return TokenRequest{}, nil, fmt.Errorf("token request: %w", err)
+	}
+	t := Token{
+		TokenType:       TokenTypeBlindRSA,
+		ChallengeDigest: challenge.Digest(),
+		TokenKeyID:      KeyID(MarshalPublicKey(pub)),
+	}
+	if _, err := io.ReadFull(rand, t.Nonce[:]); err != nil {
+		return TokenRequest{}, nil, fmt.Errorf("token request: nonce: %w", err)
+	}
+	blinded, state, err := client.Blind(rand, t.AuthenticatorInput())
+	if err != nil {
+		return TokenRequest{}, nil, fmt.Errorf("token request: blind: %w", err)
+	}
+	req := TokenRequest{
+		TokenType:           TokenTypeBlindRSA,
+		TruncatedTokenKeyID: t.TokenKeyID[KeyIDSize-1],
+		BlindedMsg:          blinded,
+	}
+	return req, &ClientState{client: client, state: state, pub: pub, token: t}, nil
+}
+
+// Finalize unblinds the response into a Token and verifies it.
+func (s *ClientState) Finalize(resp TokenResponse) (Token, error) {
+	if s == nil || s.pub == nil {
+		return Token{}, errors.New("protocol: finalize: no client state")
+	}
+	if len(resp.BlindSig) != Nk {
+		return Token{}, fmt.Errorf("%w: finalize: blind_sig is %d bytes, want %d", ErrMalformed, len(resp.BlindSig), Nk)
+	}
+	sig, err := s.client.Finalize(s.state, resp.BlindSig)
+	if err != nil {
+		return Token{}, fmt.Errorf("%w: finalize: %w", ErrInvalidSignature, err)
+	}
+	t := s.token
+	t.Authenticator = sig
+	if err := VerifyToken(s.pub, t); err != nil {
+		return Token{}, fmt.Errorf("finalize: %w", err)
+	}
+	return t, nil
+}
+
+// Verifier side.
+
+// VerifyToken checks a type-2 token's authenticator under pub, and that the
+// token's key id is pub's (the caller checks the challenge digest it
+// expects).
+func VerifyToken(pub *rsa.PublicKey, t Token) error {
+	if err := checkPublicKey(pub); err != nil {
+		return fmt.Errorf("verify token: %w", err)
+	}
+	if t.TokenType != TokenTypeBlindRSA {
+		return fmt.Errorf("%w: verify token: type 0x%04x", ErrUnknownTokenType, t.TokenType)
+	}
+	if len(t.Authenticator) != Nk {
+		return fmt.Errorf("%w: verify token: authenticator is %d bytes, want %d", ErrMalformed, len(t.Authenticator), Nk)
+	}
+	if KeyID(MarshalPublicKey(pub)) != t.TokenKeyID {
+		return fmt.Errorf("%w: verify token: token_key_id is not the key's", ErrKeyIDMismatch)
+	}
+	digest := sha512.Sum384(t.AuthenticatorInput())
+	opts := &rsa.PSSOptions{SaltLength: pssSaltLength, Hash: crypto.SHA384}
+	if err := rsa.VerifyPSS(pub, crypto.SHA384, digest[:], t.Authenticator, opts); err != nil {
+		return fmt.Errorf("%w: verify token: %w", ErrInvalidSignature, err)
+	}
+	return nil
+}
