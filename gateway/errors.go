@@ -1,0 +1,20 @@
+package gateway
+
+import "github.com/blindpass/blindpass/internal/problem"
+
+// Problems the gateway answers with (see api/problems.md).
+var (
+	ErrBadJSON       = problem.Define(problem.Malformed, "invalid-json", "the body must be a JSON object with a string \"model\"")
+	ErrNotJSON       = problem.Define(problem.UnsupportedMediaType, "unsupported-media-type", "the body must be application/json")
+	ErrUnknownModel  = problem.Define(problem.NotFound, "unknown-model", "no such model; GET /v1/models lists them")
+	ErrTooFewTokens  = problem.Define(problem.PaymentRequired, "insufficient-tokens", "this model costs more tokens than the request carries")
+	ErrTooManyTokens = problem.Define(problem.Malformed, "too-many-tokens", "the request carries more tokens than this model costs")
+	ErrUpstream      = problem.Define(problem.BadGateway, "upstream-failed", "the model provider failed")
+	ErrUpstreamSlow  = problem.Define(problem.GatewayTimeout, "upstream-timeout", "the model provider did not answer in time")
+	ErrTooLarge      = problem.Define(problem.BadGateway, "upstream-response-too-large", "the model provider's answer is too large")
+)
+
+// ConsumedHeader tells the client whether its tokens were spent: "true",
+// "false" (the spend was undone, the tokens are still good) or "replayed"
+// (an exact retry of a request already paid for).
+const ConsumedHeader = "Blindpass-Tokens-Consumed"
