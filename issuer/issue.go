@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"time"
@@ -125,22 +126,22 @@ func (s *Server) parseTokenRequests(body []byte, batch bool) ([]protocol.TokenRe
 	if !batch {
 		req, err := protocol.ParseTokenRequest(body)
 		if err != nil {
-			return nil, ErrMalformedTokReq.With("the token request cannot be parsed").Wrapping(err)
-		}
-		if req.TokenType != protocol.TokenTypeBlindRSA {
-			return nil, ErrTokenType
+			return nil, parseError(err, "the token request cannot be parsed")
 		}
 		return []protocol.TokenRequest{req}, nil
 	}
-	b, err := protocol.ParseGenericBatchRequest(body, 0)
-	if err != nil {
-		return nil, ErrMalformedTokReq.With("the batch cannot be parsed").Wrapping(err)
-	}
-	switch {
-	case len(b.Requests) == 0:
+	if len(body) == 1 && body[0] == 0 { // varint(0): no element
 		return nil, ErrEmptyBatch
-	case len(b.Requests) > s.cfg.MaxBatch:
-		return nil, ErrBatchTooLarge.Withf("a batch holds at most %d token requests", s.cfg.MaxBatch)
+	}
+	b, err := protocol.ParseGenericBatchRequest(body, s.cfg.MaxBatch)
+	if errors.Is(err, protocol.ErrBatchTooLarge) {
+		return nil, ErrBatchTooLarge.Withf("a batch holds at most %d token requests", s.cfg.MaxBatch).Wrapping(err)
+	}
+	if err != nil {
+		return nil, parseError(err, "the batch cannot be parsed")
+	}
+	if len(b.Requests) == 0 {
+		return nil, ErrEmptyBatch
 	}
 	reqs := make([]protocol.TokenRequest, len(b.Requests))
 	for i, g := range b.Requests {
@@ -149,11 +150,20 @@ func (s *Server) parseTokenRequests(body []byte, batch bool) ([]protocol.TokenRe
 		}
 		req, err := protocol.ParseTokenRequest(g.Raw)
 		if err != nil {
-			return nil, ErrMalformedTokReq.Withf("request %d cannot be parsed", i).Wrapping(err)
+			return nil, parseError(err, fmt.Sprintf("request %d cannot be parsed", i))
 		}
 		reqs[i] = req
 	}
 	return reqs, nil
+}
+
+// parseError maps a protocol parse error: an unknown token type is 422,
+// anything else 400.
+func parseError(err error, detail string) error {
+	if errors.Is(err, protocol.ErrUnknownTokenType) {
+		return ErrTokenType.Wrapping(err)
+	}
+	return ErrMalformedTokReq.With(detail).Wrapping(err)
 }
 
 // usable checks that order o may take n tokens now.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blindpass/blindpass/internal/store"
@@ -99,17 +101,36 @@ func (m *Manager) create(ctx context.Context, notBefore, now time.Time, action, 
 	}
 
 	after := append(append([]store.Key(nil), ks...), k)
+	if rotate { // what RotateKey did to the older keys
+		for i := range ks {
+			if after[i].IssueUntil.After(now) {
+				after[i].IssueUntil = now
+			}
+		}
+	}
 	afterEnds := effectiveEnds(after)
 	actor := actorOf(ctx)
 	ki := info(after, afterEnds, len(after)-1, now, true)
 	detail := fmt.Sprintf("%s; kid=%02x; not_before=%s issue_until=%s redeem_until=%s",
 		reason, ki.TruncatedID(), stamp(k.NotBefore), stamp(k.IssueUntil), stamp(k.RedeemUntil))
+	if rotate {
+		var ended []string
+		for _, old := range ks {
+			if old.IssueUntil.After(now) {
+				ended = append(ended, strconv.FormatInt(old.Epoch, 10))
+			}
+		}
+		if len(ended) > 0 {
+			detail += "; signing ended now for epochs " + strings.Join(ended, ",")
+		}
+	}
 	m.audit(ctx, store.AuditEvent{At: now, Actor: actor, Action: action, Subject: epochSubject(epoch), Detail: detail})
 	m.log.LogAttrs(ctx, slog.LevelInfo, "token key created", slog.Int64("epoch", epoch),
 		slog.String("reason", reason), slog.String("actor", actor), slog.Int("truncated_kid", int(ki.TruncatedID())),
 		slog.Time("not_before", k.NotBefore), slog.Time("issue_until", k.IssueUntil))
 	for i := range ks {
-		if afterEnds[i].Equal(now) && ends[i].After(now) {
+		// pushed out (a cancelled pre-published key is named in the rotation's detail)
+		if afterEnds[i].Equal(now) && ends[i].After(now) && after[i].NotBefore.Before(after[i].IssueUntil) {
 			m.audit(ctx, store.AuditEvent{At: now, Actor: actor, Action: "key.retire", Subject: epochSubject(ks[i].Epoch),
 				Detail: fmt.Sprintf("left the directory when epoch %d was created (at most 3 published keys); its tokens are no longer accepted", epoch)})
 			m.log.LogAttrs(ctx, slog.LevelWarn, "token key pushed out of the directory",

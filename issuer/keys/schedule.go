@@ -34,6 +34,9 @@ type KeyInfo struct {
 	// PushedOut is true when the key left the directory before its stored
 	// redeem_until because a fourth key was created.
 	PushedOut bool
+	// Cancelled is true when a forced rotation ended the key before it
+	// signed anything (a pre-published next key).
+	Cancelled bool
 	State     State
 }
 
@@ -45,8 +48,11 @@ func issues(k store.Key, t time.Time) bool {
 	return !t.Before(k.NotBefore) && t.Before(k.IssueUntil)
 }
 
-// effectiveEnds computes when each key's redemption really ends. keys are
-// ordered by epoch (creation order). Walking them in that order, when a key
+// effectiveEnds computes when each key's redemption really ends. A key
+// whose signing was ended before it started (a forced rotation cancels the
+// pre-published next key) never signed a token: it ends when it was
+// cancelled. keys are ordered by epoch (creation order). Walking them in
+// that order, when a key
 // is created while three others are published, the oldest published ones
 // end at that key's creation time, so that at most MaxDirectoryKeys keys are
 // ever published. The result depends only on the stored keys.
@@ -54,6 +60,9 @@ func effectiveEnds(keys []store.Key) []time.Time {
 	ends := make([]time.Time, len(keys))
 	for i, k := range keys {
 		ends[i] = k.RedeemUntil
+		if !k.NotBefore.Before(k.IssueUntil) && k.IssueUntil.Before(ends[i]) {
+			ends[i] = k.IssueUntil
+		}
 		c := k.CreatedAt
 		var live []int
 		for j := range i {
@@ -112,8 +121,9 @@ func info(keys []store.Key, ends []time.Time, i int, t time.Time, isPublished bo
 		IssueUntil:  k.IssueUntil,
 		CreatedAt:   k.CreatedAt,
 		RedeemUntil: ends[i],
-		PushedOut:   ends[i].Before(k.RedeemUntil),
+		Cancelled:   !k.NotBefore.Before(k.IssueUntil),
 	}
+	ki.PushedOut = !ki.Cancelled && ends[i].Before(k.RedeemUntil)
 	copy(ki.ID[:], k.ID)
 	switch {
 	case !isPublished:
