@@ -170,9 +170,10 @@ func TestDirectoryRefused(t *testing.T) {
 	}
 	for _, sk := range testStores {
 		t.Run(sk.name, func(t *testing.T) {
+			st := sk.open(t) // shared: every case mints its own tokens
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
-					e := newEnv(t, sk.open(t), nil, published{key: keys[0]})
+					e := newEnv(t, st, nil, published{key: keys[0]})
 					before := e.r.Challenge()
 					tc.serve(e.iss)
 					if err := e.r.Refresh(context.Background()); err == nil {

@@ -123,9 +123,10 @@ func TestRedeemHTTP(t *testing.T) {
 	for _, sk := range testStores {
 		t.Run(sk.name, func(t *testing.T) {
 			keys := testKeys(t, 3)
+			st := sk.open(t) // shared: every case mints its own tokens
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
-					e := newEnv(t, sk.open(t), nil, published{key: keys[0]}, published{key: keys[1]})
+					e := newEnv(t, st, nil, published{key: keys[0]}, published{key: keys[1]})
 					tokens := tc.mint(t, e, keys)
 					for i, s := range tc.steps {
 						e.clock.Advance(s.advance)

@@ -2,10 +2,12 @@ package redeemer
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/internal/store/postgres"
+	"github.com/blindpass/blindpass/internal/store/sqlite"
 	"github.com/blindpass/blindpass/internal/testdb"
 )
 
@@ -17,6 +19,7 @@ type storeKind struct {
 
 // testStores are the real stores every scenario runs against.
 var testStores = []storeKind{
+	{"sqlite", openSQLite},
 	{"postgres", func(tb testing.TB) store.RedeemerStore { return openPostgres(tb, testdb.New(tb)) }},
 }
 
@@ -32,5 +35,16 @@ func openPostgres(tb testing.TB, url string) *postgres.Store {
 	if err := st.Migrate(ctx); err != nil {
 		tb.Fatalf("Migrate: %v", err)
 	}
+	return st
+}
+
+// openSQLite opens the embedded store in a fresh file (Open migrates).
+func openSQLite(tb testing.TB) store.RedeemerStore {
+	tb.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "redeemer.db"))
+	if err != nil {
+		tb.Fatalf("sqlite.Open: %v", err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
 	return st
 }

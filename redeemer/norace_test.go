@@ -1,0 +1,5 @@
+//go:build !race
+
+package redeemer
+
+const raceEnabled = false
