@@ -128,7 +128,7 @@ func testKey(t testing.TB) *rsa.PrivateKey {
 	return parsePEMKey(t, loadIssuance(t)[0].SkS)
 }
 
-// concatReader returns the concatenation of parts as an io.Reader's bytes.
+// concat joins byte slices (the bytes a test io.Reader hands out).
 func concat(parts ...[]byte) []byte {
 	var out []byte
 	for _, p := range parts {

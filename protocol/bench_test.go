@@ -1,0 +1,62 @@
+package protocol
+
+import (
+	"crypto/rand"
+	"testing"
+)
+
+func BenchmarkBlindSign(b *testing.B) {
+	sk, _ := keys(b)
+	req, _, err := NewTokenRequest(rand.Reader, &sk.PublicKey, testChallenge)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := BlindSign(sk, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNewTokenRequest(b *testing.B) {
+	sk, _ := keys(b)
+	for b.Loop() {
+		if _, _, err := NewTokenRequest(rand.Reader, &sk.PublicKey, testChallenge); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFinalize(b *testing.B) {
+	sk, _ := keys(b)
+	req, state, err := NewTokenRequest(rand.Reader, &sk.PublicKey, testChallenge)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := BlindSign(sk, req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := state.Finalize(resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyToken(b *testing.B) {
+	v := loadIssuance(b)[0]
+	pub, err := ParsePublicKey(v.PkS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := ParseToken(v.Token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := VerifyToken(pub, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
