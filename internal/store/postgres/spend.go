@@ -1,0 +1,183 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/blindpass/blindpass/internal/store"
+)
+
+// errVanished: a token conflicted on insert but its row was gone when read
+// back (an Unspend ran in between); the spend is simply tried again.
+var errVanished = errors.New("spent row vanished")
+
+// spendAttempts bounds the retries after errVanished.
+const spendAttempts = 4
+
+const insertSpentSQL = `INSERT INTO spent_tokens (key_id, nonce, binding, spent_hour)
+	VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
+
+// Spend inserts all tokens or none (see store.SpendStore). One token costs
+// one round trip when it is fresh; several run in one transaction. A token
+// whose key has no partition yet makes the store prepare the key and retry.
+func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.SpentToken, error) {
+	if len(tokens) == 0 {
+		return nil, nil
+	}
+	for _, t := range tokens {
+		if len(t.KeyID) == 0 || len(t.Nonce) == 0 {
+			return nil, errors.New("postgres: spend: empty key id or nonce")
+		}
+	}
+	norm, dups := store.NormalizeSpends(tokens)
+	if len(dups) > 0 {
+		return dups, nil
+	}
+	prepared := false
+	for attempt := 1; ; attempt++ {
+		var spent []store.SpentToken
+		var err error
+		if len(norm) == 1 {
+			spent, err = s.spendOne(ctx, norm[0])
+		} else {
+			spent, err = s.spendMany(ctx, norm)
+		}
+		switch {
+		case missingPartition(err) && !prepared:
+			prepared = true
+			for _, t := range norm {
+				if err := s.PrepareKey(ctx, t.KeyID); err != nil {
+					return nil, fmt.Errorf("postgres: spend: %w", err)
+				}
+			}
+		case errors.Is(err, errVanished) && attempt < spendAttempts:
+		case err != nil:
+			return nil, wrap("postgres: spend", err)
+		default:
+			return spent, nil
+		}
+	}
+}
+
+// spendOne is the common case: one INSERT, and a SELECT only on conflict.
+func (s *Store) spendOne(ctx context.Context, t store.SpentToken) ([]store.SpentToken, error) {
+	tag, err := s.pool.Exec(ctx, insertSpentSQL, t.KeyID, t.Nonce, t.Binding, t.SpentHour)
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 1 {
+		return nil, nil
+	}
+	return readSpent(ctx, s.pool, []store.SpentToken{t})
+}
+
+// spendMany inserts tokens (sorted, so concurrent batches lock in one order)
+// in a transaction, and rolls it back if any of them was spent before.
+func (s *Store) spendMany(ctx context.Context, tokens []store.SpentToken) ([]store.SpentToken, error) {
+	keyIDs, nonces, bindings, hours := columns(tokens)
+	var spent []store.SpentToken
+	err := s.transact(ctx, func(tx pgx.Tx) error {
+		spent = nil
+		rows, err := tx.Query(ctx, `INSERT INTO spent_tokens (key_id, nonce, binding, spent_hour)
+			SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::timestamptz[])
+			ON CONFLICT DO NOTHING
+			RETURNING key_id, nonce`, keyIDs, nonces, bindings, hours)
+		if err != nil {
+			return err
+		}
+		inserted, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SpentToken, error) {
+			var t store.SpentToken
+			return t, r.Scan(&t.KeyID, &t.Nonce)
+		})
+		if err != nil {
+			return err
+		}
+		if len(inserted) == len(tokens) {
+			return nil
+		}
+		// Read the rows of the tokens we did not insert: they were there
+		// before us (and committed: ON CONFLICT waited for their
+		// transactions). Then undo our inserts.
+		ours := make(map[string]bool, len(inserted))
+		for _, t := range inserted {
+			ours[spentKey(t)] = true
+		}
+		var others []store.SpentToken
+		for _, t := range tokens {
+			if !ours[spentKey(t)] {
+				others = append(others, t)
+			}
+		}
+		spent, err = readSpent(ctx, tx, others)
+		if err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if errors.Is(err, errRollback) {
+		return spent, nil
+	}
+	return nil, err
+}
+
+// errRollback makes transact roll back without an error for the caller.
+var errRollback = errors.New("rollback")
+
+// readSpent returns the stored rows of those tokens that are in the set, as
+// they were written first. errVanished if none of them is there.
+func readSpent(ctx context.Context, q querier, tokens []store.SpentToken) ([]store.SpentToken, error) {
+	keyIDs, nonces, _, _ := columns(tokens)
+	rows, err := q.Query(ctx, `SELECT s.key_id, s.nonce, s.binding, s.spent_hour
+		FROM spent_tokens s JOIN unnest($1::bytea[], $2::bytea[]) AS t(key_id, nonce)
+			ON s.key_id = t.key_id AND s.nonce = t.nonce
+		ORDER BY s.key_id, s.nonce`, keyIDs, nonces)
+	if err != nil {
+		return nil, err
+	}
+	spent, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SpentToken, error) {
+		var t store.SpentToken
+		err := r.Scan(&t.KeyID, &t.Nonce, &t.Binding, &t.SpentHour)
+		t.SpentHour = t.SpentHour.UTC()
+		return t, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(spent) == 0 {
+		return nil, errVanished
+	}
+	return spent, nil
+}
+
+// spentKey is a map key for a token's (KeyID, Nonce).
+func spentKey(t store.SpentToken) string {
+	return fmt.Sprintf("%d:%s%s", len(t.KeyID), t.KeyID, t.Nonce)
+}
+
+func columns(tokens []store.SpentToken) (keyIDs, nonces, bindings [][]byte, hours []time.Time) {
+	for _, t := range tokens {
+		keyIDs = append(keyIDs, t.KeyID)
+		nonces = append(nonces, t.Nonce)
+		bindings = append(bindings, t.Binding)
+		hours = append(hours, t.SpentHour)
+	}
+	return keyIDs, nonces, bindings, hours
+}
+
+// Unspend deletes each token whose stored binding equals the given one.
+func (s *Store) Unspend(ctx context.Context, tokens []store.SpentToken) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	norm, _ := store.NormalizeSpends(tokens)
+	keyIDs, nonces, bindings, _ := columns(norm)
+	_, err := s.pool.Exec(ctx, `DELETE FROM spent_tokens s
+		USING unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS t(key_id, nonce, binding)
+		WHERE s.key_id = t.key_id AND s.nonce = t.nonce AND s.binding = t.binding`,
+		keyIDs, nonces, bindings)
+	return wrap("postgres: unspend", err)
+}

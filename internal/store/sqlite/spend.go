@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/blindpass/blindpass/internal/store"
+)
+
+// errRollback makes transact roll back without an error for the caller.
+var errRollback = errors.New("rollback")
+
+// PrepareKey records the key so that SpentKeys lists it; all keys share one
+// table, so there is nothing else to make.
+func (s *Store) PrepareKey(ctx context.Context, keyID []byte) error {
+	if len(keyID) == 0 {
+		return errors.New("sqlite: prepare key: empty key id")
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO spent_keys (key_id) VALUES (?) ON CONFLICT DO NOTHING`, keyID)
+	return wrap("sqlite: prepare key", err)
+}
+
+// Spend inserts all tokens or none (see store.SpendStore), each with
+// INSERT … ON CONFLICT DO NOTHING; a token that did not insert was spent
+// before, and its stored row is returned.
+func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.SpentToken, error) {
+	if len(tokens) == 0 {
+		return nil, nil
+	}
+	for _, t := range tokens {
+		if len(t.KeyID) == 0 || len(t.Nonce) == 0 {
+			return nil, errors.New("sqlite: spend: empty key id or nonce")
+		}
+	}
+	norm, dups := store.NormalizeSpends(tokens)
+	if len(dups) > 0 {
+		return dups, nil
+	}
+	var spent []store.SpentToken
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		for _, t := range norm {
+			res, err := tx.ExecContext(ctx, `INSERT INTO spent_tokens (key_id, nonce, binding, spent_hour)
+				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, t.KeyID, t.Nonce, t.Binding, toDB(t.SpentHour))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				continue
+			}
+			var st store.SpentToken
+			var hour int64
+			if err := tx.QueryRowContext(ctx, `SELECT key_id, nonce, binding, spent_hour
+				FROM spent_tokens WHERE key_id = ? AND nonce = ?`, t.KeyID, t.Nonce).
+				Scan(&st.KeyID, &st.Nonce, &st.Binding, &hour); err != nil {
+				return err
+			}
+			st.SpentHour = fromDB(hour)
+			spent = append(spent, st)
+		}
+		if len(spent) > 0 {
+			return errRollback
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		return nil, wrap("sqlite: spend", err)
+	}
+	return spent, nil
+}
+
+// Unspend deletes each token whose stored binding equals the given one.
+func (s *Store) Unspend(ctx context.Context, tokens []store.SpentToken) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		for _, t := range tokens {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM spent_tokens
+				WHERE key_id = ? AND nonce = ? AND binding = ?`, t.KeyID, t.Nonce, nonNil(t.Binding)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("sqlite: unspend", err)
+}
+
+// DropKey deletes every spent token of the key and forgets the key.
+func (s *Store) DropKey(ctx context.Context, keyID []byte) error {
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM spent_tokens WHERE key_id = ?`, keyID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM spent_keys WHERE key_id = ?`, keyID)
+		return err
+	})
+	return wrap("sqlite: drop key", err)
+}
+
+// SpentKeys lists the prepared keys and the keys with rows, in byte order.
+// The recursive query walks the primary key one key at a time instead of
+// scanning every token.
+func (s *Store) SpentKeys(ctx context.Context) ([][]byte, error) {
+	rows, err := s.r.QueryContext(ctx, `WITH RECURSIVE k(id) AS (
+			SELECT min(key_id) FROM spent_tokens
+			UNION ALL
+			SELECT (SELECT min(key_id) FROM spent_tokens WHERE key_id > k.id) FROM k WHERE k.id IS NOT NULL
+		)
+		SELECT id FROM k WHERE id IS NOT NULL
+		UNION
+		SELECT key_id FROM spent_keys
+		ORDER BY 1`)
+	if err != nil {
+		return nil, wrap("sqlite: spent keys", err)
+	}
+	defer rows.Close()
+	keys := [][]byte{}
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			return nil, wrap("sqlite: spent keys", err)
+		}
+		if len(keys) == 0 || !bytes.Equal(keys[len(keys)-1], k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys, wrap("sqlite: spent keys", rows.Err())
+}
