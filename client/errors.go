@@ -1,0 +1,80 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors the SDK returns, for callers (the CLI) to tell the user what to do
+// next. Compare with errors.Is; the message of the returned error adds the
+// details (URL, status, the server's problem detail).
+var (
+	// ErrIssuerUnreachable: no answer from the issuer (network error or
+	// repeated 5xx). The error is an *UnreachableError naming the URL.
+	ErrIssuerUnreachable = errors.New("issuer unreachable")
+	// ErrRedeemerUnreachable: no answer from the redeemer.
+	ErrRedeemerUnreachable = errors.New("redeemer unreachable")
+	// ErrUnknownSecret: the issuer knows no order for this secret or voucher
+	// code (typo, or another issuer).
+	ErrUnknownSecret = errors.New("the issuer does not know this order secret or voucher code")
+	// ErrNotPaid: the order is not paid yet (or is frozen, refunded or
+	// expired; the message says which).
+	ErrNotPaid = errors.New("the order is not paid")
+	// ErrNoCredit: the order has no credit left for more tokens.
+	ErrNoCredit = errors.New("the order has no credit left")
+	// ErrOrderClosed: WaitPaid saw the order end without being paid
+	// (expired, refunded, frozen).
+	ErrOrderClosed = errors.New("the order can no longer be paid")
+	// ErrNoTokens: the wallet holds too few usable tokens for the request.
+	ErrNoTokens = errors.New("not enough tokens in the wallet: buy some with `blindpass buy --issuer URL --plan ID`, redeem a voucher with `blindpass voucher CODE --issuer URL`, or turn remaining credit into tokens with `blindpass refill`")
+	// ErrBadDirectory: the issuer directory is malformed, lists more than 3
+	// keys, or has no usable type 0x0002 key.
+	ErrBadDirectory = errors.New("unacceptable issuer directory")
+	// ErrKeyNotListed: a redeemer's challenge names a token key the issuer
+	// does not list (a possible key-tagging attack); refused.
+	ErrKeyNotListed = errors.New("the redeemer's token key is not in the issuer's directory")
+	// ErrBadChallenge: the redeemer's answer holds no usable PrivateToken
+	// challenge (type 0x0002, empty redemption context).
+	ErrBadChallenge = errors.New("unusable redeemer challenge")
+	// ErrBadIssuance: the issuer's answer is malformed or a token does not
+	// verify. Tokens already stored stay stored.
+	ErrBadIssuance = errors.New("invalid answer from the issuer")
+	// ErrNoWallet: the operation needs Client.Wallet.
+	ErrNoWallet = errors.New("client: no wallet configured")
+)
+
+// UnreachableError is a failure to get an answer from a server.
+type UnreachableError struct {
+	URL  string
+	Err  error // the last network error or a *ProblemError for a 5xx
+	kind error // ErrIssuerUnreachable or ErrRedeemerUnreachable
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("%v at %s: %v", e.kind, e.URL, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() []error { return []error{e.kind, e.Err} }
+
+// ProblemError is an error answer from a server, with its RFC 9457
+// problem details when it sent them.
+type ProblemError struct {
+	URL    string
+	Status int
+	Type   string // problem type URI ("" when the body was not problem+json)
+	Detail string
+	kind   error // the matching sentinel above, or nil
+}
+
+func (e *ProblemError) Error() string {
+	msg := fmt.Sprintf("%s: HTTP %d", e.URL, e.Status)
+	if e.kind != nil {
+		msg = e.kind.Error() + ": " + msg
+	}
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+func (e *ProblemError) Unwrap() error { return e.kind }
