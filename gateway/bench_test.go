@@ -95,19 +95,28 @@ func reportLatency(b *testing.B, prefix string, direct, through []time.Duration)
 // BenchmarkLatency: each iteration makes one direct call to the mock model
 // and one through the gateway (one fresh token each), interleaved so both
 // see the same machine load. Non-streaming: total latency; streaming: time
-// to the first byte of the event stream.
+// to the first byte of the event stream; "chat-free" measures the proxy
+// alone (a free model: no token, no spend).
 func BenchmarkLatency(b *testing.B) {
 	s, mintN := newBench(b)
 	for _, mode := range []struct {
 		name   string
+		model  string
 		stream bool
-	}{{"chat", false}, {"stream", true}} {
+	}{
+		{"chat", "blindpass-pro", false},
+		{"stream", "blindpass-pro", true},
+		{"chat-free", "blindpass-free", false}, // the proxy alone, no spend
+	} {
 		b.Run(mode.name, func(b *testing.B) {
-			tokens := mintN(b.N)
+			tokens := make([]protocol.Token, b.N)
+			if mode.model != "blindpass-free" {
+				tokens = mintN(b.N)
+			}
 			direct := make([]time.Duration, 0, b.N)
 			through := make([]time.Duration, 0, b.N)
 			directBody := chatBody("mock-pro", "how fast is the gateway", mode.stream)
-			gatewayBody := chatBody("blindpass-pro", "how fast is the gateway", mode.stream)
+			gatewayBody := chatBody(mode.model, "how fast is the gateway", mode.stream)
 			var directSum, gatewaySum time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -115,7 +124,11 @@ func BenchmarkLatency(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				gt, gTotal, err := s.post(s.gateway+"/v1/chat/completions", gatewayBody, &tokens[i])
+				var tok *protocol.Token
+				if mode.model != "blindpass-free" {
+					tok = &tokens[i]
+				}
+				gt, gTotal, err := s.post(s.gateway+"/v1/chat/completions", gatewayBody, tok)
 				if err != nil {
 					b.Fatal(err)
 				}
