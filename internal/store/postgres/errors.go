@@ -21,8 +21,6 @@ const (
 	codeCheckViolation       = "23514"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
-	codeDuplicateTable       = "42P07"
-	codeInvalidObjectDef     = "42P17" // e.g. a partition that would overlap
 )
 
 // wrap adds op to err and classifies it: unreachable database =>

@@ -38,33 +38,48 @@ func missingPartition(err error) bool {
 	return errors.As(err, &pe) && pe.Code == codeCheckViolation && pe.ConstraintName == ""
 }
 
+// isPartitionSQL tells whether the table named $1 is a partition of
+// spent_tokens.
+const isPartitionSQL = `SELECT EXISTS (SELECT 1 FROM pg_inherits
+	WHERE inhrelid = to_regclass($1) AND inhparent = 'spent_tokens'::regclass)`
+
 // PrepareKey creates the key's partition of spent_tokens if it does not
 // exist. Replicas may call it at the same time.
+//
+// The partition is created as a table of its own and then attached: ATTACH
+// PARTITION takes only a SHARE UPDATE EXCLUSIVE lock on spent_tokens, so
+// spends under other keys go on meanwhile (CREATE TABLE … PARTITION OF would
+// take an ACCESS EXCLUSIVE lock and queue them).
 func (s *Store) PrepareKey(ctx context.Context, keyID []byte) error {
 	if len(keyID) == 0 {
 		return errors.New("postgres: prepare key: empty key id")
 	}
 	name := partitionName(keyID)
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
+	if err := s.pool.QueryRow(ctx, isPartitionSQL, name).Scan(&exists); err != nil {
 		return wrap("postgres: prepare key", err)
 	}
 	if exists {
 		return nil
 	}
-	ddl := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF spent_tokens FOR VALUES IN (E'\\x%x'::bytea)`,
-		pgx.Identifier{name}.Sanitize(), keyID)
+	ident := pgx.Identifier{name}.Sanitize()
 	err := s.partitionDDL(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, ddl)
+		if err := tx.QueryRow(ctx, isPartitionSQL, name).Scan(&exists); err != nil || exists {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+ident+` (LIKE spent_tokens INCLUDING DEFAULTS)`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE spent_tokens ATTACH PARTITION %s FOR VALUES IN (E'\\x%x'::bytea)`,
+			ident, keyID))
 		return err
 	})
-	if c := pgCode(err); c == codeDuplicateTable || c == codeUniqueViolation || c == codeInvalidObjectDef {
-		return nil // created by someone else meanwhile, or already covered
-	}
 	return wrap("postgres: prepare key", err)
 }
 
 // DropKey drops the key's partition: every spent token of the key at once.
+// It waits at most a few seconds for its lock on spent_tokens; on a timeout
+// it fails and the caller tries again later.
 func (s *Store) DropKey(ctx context.Context, keyID []byte) error {
 	if len(keyID) == 0 {
 		return errors.New("postgres: drop key: empty key id")
@@ -74,8 +89,7 @@ func (s *Store) DropKey(ctx context.Context, keyID []byte) error {
 		// Drop only a partition of spent_tokens, never a table that merely
 		// has the name.
 		var ours bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_inherits
-			WHERE inhrelid = to_regclass($1) AND inhparent = 'spent_tokens'::regclass)`, name).Scan(&ours); err != nil || !ours {
+		if err := tx.QueryRow(ctx, isPartitionSQL, name).Scan(&ours); err != nil || !ours {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{name}.Sanitize())
@@ -85,8 +99,9 @@ func (s *Store) DropKey(ctx context.Context, keyID []byte) error {
 }
 
 // partitionDDL runs fn, which changes spent_tokens' partitions, in a
-// transaction under the advisory lock. It gives up after a few seconds
-// rather than letting spends queue behind its lock on spent_tokens.
+// transaction under the advisory lock, so that concurrent callers take
+// turns. It gives up after a few seconds rather than letting spends queue
+// behind a lock on spent_tokens.
 func (s *Store) partitionDDL(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 // open connects to url and migrates.
-func open(t *testing.T, url string) *postgres.Store {
+func open(t testing.TB, url string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(t.Context(), url)
 	if err != nil {
