@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -87,5 +88,19 @@ func TestBackoff(t *testing.T) {
 				t.Fatalf("backoff(%d) = %v, want in [%v, %v)", tc.retry, d, tc.min, tc.max)
 			}
 		}
+	}
+}
+
+func TestRetryStopsOnCancel(t *testing.T) {
+	wd := newWorld(t)
+	wd.iss.set(func(f *fakeIssuer) { f.faults = []string{"503", "503", "503", "503"} })
+	c, _ := newTestClient(t)
+	bearer := wd.iss.addPaidOrder(5)
+	ch := mustChallenge(t, c, wd.red.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	c.sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
+	_, err := c.FetchTokens(ctx, wd.iss.URL(), bearer, ch, 5, 0, nil)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrIssuerUnreachable) {
+		t.Fatalf("FetchTokens cancelled while retrying = %v, want context.Canceled", err)
 	}
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -20,10 +21,13 @@ func (c *Client) retrying(ctx context.Context, kind error, method, url string, h
 	for i := range attempts {
 		if i > 0 {
 			if err := c.wait(ctx, c.backoff(i)); err != nil {
-				return nil, asUnreachable(kind, url, last)
+				return nil, fmt.Errorf("%s: %w (last failure: %v)", url, err, last)
 			}
 		}
 		a, err := c.exchange(ctx, method, url, header, body, limit)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", url, ctx.Err())
+		}
 		switch {
 		case err != nil:
 			last = err
@@ -31,9 +35,6 @@ func (c *Client) retrying(ctx context.Context, kind error, method, url string, h
 			last = a.problem(nil)
 		default:
 			return a, nil
-		}
-		if ctx.Err() != nil {
-			break
 		}
 		c.logger().LogAttrs(ctx, slog.LevelDebug, "request failed",
 			slog.String("url", url), slog.Int("attempt", i+1), slog.String("error", last.Error()))
