@@ -1,0 +1,183 @@
+// Package e2e runs the real blindpassd binary as a separate process and
+// talks to it over HTTP, as clients and operators would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "blindpass-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", binDir, "../cmd/...")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building binaries:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// bin is the path of a built command.
+func bin(name string) string { return filepath.Join(binDir, name) }
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer collects a process's output for assertions and failure logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// devProcess is one running `blindpassd dev`.
+type devProcess struct {
+	cmd         *exec.Cmd
+	dataDir     string
+	out         *syncBuffer
+	IssuerURL   string
+	RedeemerURL string
+	done        chan struct{}
+}
+
+// startDev runs `blindpassd dev` with the given data dir and database URL
+// (empty = embedded store) and waits until the issuer answers and the
+// redeemer has loaded the directory.
+func startDev(t *testing.T, dataDir, databaseURL string, extra ...string) *devProcess {
+	t.Helper()
+	issuerAddr, redeemerAddr := freeAddr(t), freeAddr(t)
+	args := []string{"dev", "--data-dir", dataDir, "--issuer-addr", issuerAddr, "--redeemer-addr", redeemerAddr}
+	if databaseURL != "" {
+		args = append(args, "--database-url", databaseURL)
+	}
+	return runDev(t, dataDir, issuerAddr, redeemerAddr, append(args, extra...))
+}
+
+// restart stops p and starts the same command again (same addresses, data
+// and database), as an operator restarting the service would.
+func (p *devProcess) restart(t *testing.T) *devProcess {
+	t.Helper()
+	p.stop(t)
+	return runDev(t, p.dataDir, strings.TrimPrefix(p.IssuerURL, "http://"), strings.TrimPrefix(p.RedeemerURL, "http://"), p.cmd.Args[1:])
+}
+
+func runDev(t *testing.T, dataDir, issuerAddr, redeemerAddr string, args []string) *devProcess {
+	t.Helper()
+	p := &devProcess{
+		cmd:         exec.Command(bin("blindpassd"), args...),
+		dataDir:     dataDir,
+		out:         &syncBuffer{},
+		IssuerURL:   "http://" + issuerAddr,
+		RedeemerURL: "http://" + redeemerAddr,
+		done:        make(chan struct{}),
+	}
+	p.cmd.Env = append(os.Environ(), "BLINDPASS_DATABASE_URL=")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("blindpassd output:\n%s", p.out.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if p.ready() {
+			return p
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("blindpassd dev exited early:\n%s", p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("blindpassd dev not ready after 60s:\n%s", p.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (p *devProcess) ready() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.IssuerURL+"/.well-known/private-token-issuer-directory", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false
+	}
+	// The redeemer is ready when it answers a token-less redemption with a
+	// challenge (it has loaded the directory).
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, p.RedeemerURL+"/v1/redeem", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusUnauthorized && strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "PrivateToken")
+}
+
+func (p *devProcess) kekFile() string { return filepath.Join(p.dataDir, "kek") }
+
+// stop sends SIGTERM and waits for a graceful exit.
+func (p *devProcess) stop(t *testing.T) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Errorf("blindpassd did not stop within 30s of SIGTERM")
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}

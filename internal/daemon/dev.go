@@ -1,0 +1,141 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/blindpass/blindpass/gateway"
+	"github.com/blindpass/blindpass/internal/httpx"
+	"github.com/blindpass/blindpass/internal/mockmodel"
+	"github.com/blindpass/blindpass/issuer"
+	"github.com/blindpass/blindpass/issuer/keys"
+	"github.com/blindpass/blindpass/redeemer"
+)
+
+type devOptions struct {
+	storage
+	issuerAddr   string
+	redeemerAddr string
+	mockAddr     string
+	upstreamURL  string
+	issuerName   string
+	origins      []string
+	jsonLogs     bool
+}
+
+func newDevCmd() *cobra.Command {
+	var o devOptions
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run issuer, redeemer, gateway and a mock premium model in one process on loopback",
+		Long: `dev runs the whole of Blindpass in one process for trying it out and for development:
+the issuer with dev payments (a local checkout page whose Pay button marks an order paid),
+the redeemer with the premium gateway, and a built-in mock premium model.
+
+With no --database-url the state lives in embedded SQLite files in --data-dir, so nothing
+needs to be installed; a restart keeps orders, keys and the spent-token set. Two dev
+processes pointed at one Postgres database share keys and the spent set.
+
+Never expose dev mode to a network: its payments are free.`,
+		Example: `  blindpassd dev
+  blindpassd dev --data-dir /tmp/bp --database-url postgres://postgres@127.0.0.1:5432/blindpass`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	o.storage.register(f)
+	f.StringVar(&o.issuerAddr, "issuer-addr", "127.0.0.1:8700", "listen address of the issuer")
+	f.StringVar(&o.redeemerAddr, "redeemer-addr", "127.0.0.1:8701", "listen address of the redeemer and premium gateway")
+	f.StringVar(&o.mockAddr, "mock-addr", "127.0.0.1:0", "listen address of the built-in mock premium model")
+	f.StringVar(&o.upstreamURL, "upstream", "", "OpenAI-compatible base URL to use instead of the mock model (e.g. http://127.0.0.1:11434/v1 for Ollama)")
+	f.StringVar(&o.issuerName, "issuer-name", "", "issuer_name in token challenges (default: the issuer's host:port)")
+	f.StringSliceVar(&o.origins, "origin", nil, "origin name(s) in the redeemer's challenge (default: the redeemer's host:port)")
+	f.BoolVar(&o.jsonLogs, "json-logs", false, "log JSON instead of text")
+	return cmd
+}
+
+func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
+	logger := newLogger(stderr, o.jsonLogs)
+	kek, err := o.kek(true)
+	if err != nil {
+		return err
+	}
+	st, err := o.open(ctx, true, true, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	issLn, issURL, err := listen(o.issuerAddr)
+	if err != nil {
+		return err
+	}
+	redLn, redURL, err := listen(o.redeemerAddr)
+	if err != nil {
+		return err
+	}
+	mockLn, mockURL, err := listen(o.mockAddr)
+	if err != nil {
+		return err
+	}
+
+	km, err := keys.NewManager(st.issuer, kek, keys.Policy{}, logger, time.Now)
+	if err != nil {
+		return err
+	}
+	if err := km.Ensure(ctx); err != nil {
+		return fmt.Errorf("issuer keys: %w", err)
+	}
+	iss, err := issuer.New(issuer.Config{Name: o.issuerName, PublicURL: issURL, DevPayments: true}, st.issuer, km, logger, time.Now)
+	if err != nil {
+		return err
+	}
+	if err := iss.SeedPlans(ctx, issuer.DevPlans()); err != nil {
+		return fmt.Errorf("seed plans: %w", err)
+	}
+
+	origins := o.origins
+	if len(origins) == 0 {
+		origins = []string{redLn.Addr().String()}
+	}
+	red, err := redeemer.New(redeemer.Config{IssuerURL: issURL, IssuerName: o.issuerName, Origins: origins}, st.redeemer, logger, time.Now)
+	if err != nil {
+		return err
+	}
+	upstream := o.upstreamURL
+	if upstream == "" {
+		upstream = mockURL + "/v1"
+	}
+	gw, err := gateway.New(gateway.DevConfig(upstream), red, logger)
+	if err != nil {
+		return err
+	}
+	e := httpx.NewEcho(logger)
+	red.Register(e)
+	gw.Register(e)
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return httpx.Serve(ctx, issLn, iss.Handler(), httpx.DefaultTimeouts, logger) })
+	g.Go(func() error { return httpx.Serve(ctx, redLn, e, httpx.StreamingTimeouts, logger) })
+	g.Go(func() error { return httpx.Serve(ctx, mockLn, mockmodel.Handler(), httpx.StreamingTimeouts, logger) })
+	g.Go(func() error { return km.Run(ctx) })
+	g.Go(func() error { return red.Run(ctx) })
+
+	fmt.Fprintf(stdout, `Blindpass dev is running (state: %s)
+  issuer      %s   directory %s/.well-known/private-token-issuer-directory
+  redeemer    %s   POST /v1/redeem, OpenAI-compatible /v1/chat/completions, /v1/models
+  model       %s
+Buy tokens:   blindpass buy --issuer %s --plan starter
+Chat:         blindpass chat --redeemer %s --model blindpass-pro "hello"
+Dev payments are free: never expose this process to a network. Ctrl-C stops it.
+`, o.describe(), issURL, issURL, redURL, upstream, issURL, redURL)
+
+	return ignoreCancel(g.Wait())
+}

@@ -1,0 +1,75 @@
+// Package daemon is the command line of blindpassd: it parses flags and
+// environment, opens stores, wires the roles together and serves them. It
+// holds no protocol or business logic of its own.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Main runs blindpassd with args and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "blindpassd:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "blindpassd",
+		Short: "Blindpass server: sell anonymous PRO access with Privacy Pass tokens",
+		Long: `blindpassd runs the Blindpass roles.
+
+  dev        everything in one process on loopback, embedded store, dev payments
+  issuer     the issuer alone (keys, orders, payments, token issuance)
+  redeemer   the redeemer alone (token verification, spent set, premium gateway)
+  migrate    apply the database migrations
+  keys       list or rotate the issuer's key epochs
+
+Environment: BLINDPASS_DATABASE_URL (Postgres URL; empty = embedded SQLite in the
+data directory), BLINDPASS_DATA_DIR, BLINDPASS_KEK_FILE (key-encryption key file).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
+	})
+	root.AddCommand(
+		newDevCmd(),
+		newIssuerCmd(),
+		newRedeemerCmd(),
+		newMigrateCmd(),
+		newKeysCmd(),
+	)
+	return root
+}
+
+func newLogger(w io.Writer, json bool) *slog.Logger {
+	if json {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/blindpass/blindpass/internal/store"
+	"github.com/blindpass/blindpass/internal/store/postgres"
+	"github.com/blindpass/blindpass/internal/store/sqlite"
+	"github.com/blindpass/blindpass/issuer/keys"
+)
+
+// storage is where a role keeps its state: a Postgres database, or the
+// embedded SQLite files in the data directory.
+type storage struct {
+	dataDir     string
+	databaseURL string
+	kekFile     string
+}
+
+// The environment is read here and nowhere else.
+func (s *storage) register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.dataDir, "data-dir", envOr("BLINDPASS_DATA_DIR", "./blindpass-data"),
+		"directory for the embedded store and the dev key-encryption key (env BLINDPASS_DATA_DIR)")
+	fs.StringVar(&s.databaseURL, "database-url", os.Getenv("BLINDPASS_DATABASE_URL"),
+		"Postgres URL; empty = embedded SQLite in --data-dir (env BLINDPASS_DATABASE_URL)")
+	fs.StringVar(&s.kekFile, "kek-file", os.Getenv("BLINDPASS_KEK_FILE"),
+		"file with the base64 32-byte key that encrypts issuer private keys at rest; default <data-dir>/kek (env BLINDPASS_KEK_FILE)")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (s *storage) postgres() bool { return s.databaseURL != "" }
+
+func (s *storage) ensureDataDir() error {
+	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", s.dataDir, err)
+	}
+	return nil
+}
+
+// describe says where state lives, without credentials.
+func (s *storage) describe() string {
+	if s.postgres() {
+		return "postgres " + redactURL(s.databaseURL)
+	}
+	return "embedded SQLite in " + s.dataDir
+}
+
+// stores opens the issuer and redeemer stores. With Postgres both roles use
+// one database (their tables are disjoint); embedded, each role has its own
+// file, as separate databases would in production. migrate applies pending
+// migrations (the embedded store always does).
+type stores struct {
+	issuer   store.IssuerStore
+	redeemer store.RedeemerStore
+	closers  []func() error
+}
+
+func (st *stores) Close() {
+	for _, c := range st.closers {
+		_ = c()
+	}
+}
+
+func (s *storage) open(ctx context.Context, wantIssuer, wantRedeemer, migrate bool) (*stores, error) {
+	out := &stores{}
+	if s.postgres() {
+		pg, err := postgres.Open(ctx, s.databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", redactURL(s.databaseURL), err)
+		}
+		out.closers = append(out.closers, pg.Close)
+		if migrate {
+			if err := pg.Migrate(ctx); err != nil {
+				out.Close()
+				return nil, fmt.Errorf("migrate: %w", err)
+			}
+		}
+		out.issuer, out.redeemer = pg, pg
+		return out, nil
+	}
+	if err := s.ensureDataDir(); err != nil {
+		return nil, err
+	}
+	if wantIssuer {
+		db, err := sqlite.Open(ctx, filepath.Join(s.dataDir, "issuer.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open issuer store: %w", err)
+		}
+		out.closers = append(out.closers, db.Close)
+		out.issuer = db
+	}
+	if wantRedeemer {
+		db, err := sqlite.Open(ctx, filepath.Join(s.dataDir, "redeemer.db"))
+		if err != nil {
+			out.Close()
+			return nil, fmt.Errorf("open redeemer store: %w", err)
+		}
+		out.closers = append(out.closers, db.Close)
+		out.redeemer = db
+	}
+	return out, nil
+}
+
+// kek loads the key-encryption key; with create (dev mode) it makes one in
+// the data directory when none exists.
+func (s *storage) kek(create bool) ([]byte, error) {
+	path := s.kekFile
+	if path == "" {
+		path = filepath.Join(s.dataDir, "kek")
+	}
+	if _, err := os.Stat(path); os.IsNotExist(err) && create {
+		if err := s.ensureDataDir(); err != nil {
+			return nil, err
+		}
+		return keys.CreateKEK(path)
+	}
+	kek, err := keys.LoadKEK(path)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w (set --kek-file or BLINDPASS_KEK_FILE)", err)
+	}
+	return kek, nil
+}
