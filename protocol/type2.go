@@ -32,12 +32,12 @@ func BlindSign(sk *rsa.PrivateKey, req TokenRequest) (TokenResponse, error) {
 	if len(req.BlindedMsg) != Nk {
 		return TokenResponse{}, fmt.Errorf("%w: blind sign: blinded_msg is %d bytes, want %d", ErrMalformed, len(req.BlindedMsg), Nk)
 	}
-	if new(big.Int).SetBytes(req.BlindedMsg).Cmp(sk.N) >= 0 {
-		return TokenResponse{}, fmt.Errorf("%w: blind sign: blinded_msg is not below the modulus", ErrMalformed)
-	}
 	if id := KeyID(MarshalPublicKey(&sk.PublicKey)); id[KeyIDSize-1] != req.TruncatedTokenKeyID {
 		return TokenResponse{}, fmt.Errorf("%w: blind sign: truncated key id 0x%02x, key has 0x%02x",
 			ErrKeyIDMismatch, req.TruncatedTokenKeyID, id[KeyIDSize-1])
+	}
+	if new(big.Int).SetBytes(req.BlindedMsg).Cmp(sk.N) >= 0 {
+		return TokenResponse{}, fmt.Errorf("%w: blind sign: blinded_msg is not below the modulus", ErrMalformed)
 	}
 	sig, err := blindrsa.NewSigner(sk).BlindSign(req.BlindedMsg)
 	if err != nil {
