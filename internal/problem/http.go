@@ -40,13 +40,14 @@ func Body(e *Error) map[string]any {
 }
 
 // Write sends err as a problem+json response. Errors without a kind are
-// internal: logged with their cause, shown as a bare 500.
-func Write(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+// internal: logged with their cause, shown as a bare 500. route is the
+// route pattern (never the raw path, which may carry an order id).
+func Write(w http.ResponseWriter, r *http.Request, route string, logger *slog.Logger, err error) {
 	p := From(err)
 	if p.Kind == Internal || p.Kind == Unavailable {
 		if logger != nil {
 			logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
-				slog.String("method", r.Method), slog.String("route", r.URL.Path),
+				slog.String("method", r.Method), slog.String("route", route),
 				slog.String("kind", string(p.Kind)), slog.String("error", err.Error()))
 		}
 	}
@@ -95,6 +96,6 @@ func EchoErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		Write(c.Response(), c.Request(), logger, err)
+		Write(c.Response(), c.Request(), c.Path(), logger, err)
 	}
 }
