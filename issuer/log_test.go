@@ -52,7 +52,7 @@ func TestRequestLog(t *testing.T) {
 	}
 	want := []string{
 		"GET " + protocol.DirectoryPath, "POST /v1/orders", "POST /v1/checkout/dev/:order_id", "POST /v1/token-request",
-		"GET /v1/orders/current", "GET /v1/orders/current", "GET -",
+		"GET /v1/orders/current", "GET /v1/orders/current", "GET unmatched",
 	}
 	if !slices.Equal(routes, want) {
 		t.Fatalf("logged routes %q, want %q", routes, want)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/blindpass/blindpass/internal/problem"
+	"github.com/blindpass/blindpass/internal/httpx"
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/issuer/keys"
 	"github.com/blindpass/blindpass/protocol"
@@ -66,11 +66,8 @@ func (s *Server) RequestURI() string { return s.cfg.PublicURL + tokenRequestPath
 const tokenRequestPath = "/v1/token-request"
 
 func (s *Server) routes() *echo.Echo {
-	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = problem.EchoErrorHandler(s.log)
-	e.Use(s.logRequests, noStore)
+	e := httpx.NewEcho(s.log)
+	e.Use(noStore)
 
 	e.Match([]string{http.MethodGet, http.MethodHead}, protocol.DirectoryPath, s.directory)
 	e.GET("/v1/plans", s.listPlans)

@@ -54,10 +54,9 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				status = problem.From(err).Kind.Status()
+			if err := next(c); err != nil {
+				// Write the error now, so the logged status is the one sent.
+				c.Error(err)
 			}
 			route := c.Path()
 			if route == "" {
@@ -66,9 +65,9 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("method", c.Request().Method),
 				slog.String("route", route),
-				slog.Int("status", status),
+				slog.Int("status", c.Response().Status),
 				slog.Duration("duration", time.Since(start)))
-			return err
+			return nil
 		}
 	}
 }
