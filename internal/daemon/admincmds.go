@@ -81,7 +81,22 @@ func newKeysCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(list, rotate)
+	createKEK := &cobra.Command{
+		Use:   "create-kek FILE",
+		Short: "Make a new key-encryption key file (mode 0600) for --kek-file",
+		Long: `create-kek writes 32 random bytes, base64-encoded, to a new file readable only by its
+owner. The issuer seals its private keys with this key: keep it secret, back it up apart
+from the database, and give every issuer replica the same file.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := keys.CreateKEK(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote a new key-encryption key to %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(list, rotate, createKEK)
 	return cmd
 }
 

@@ -462,3 +462,34 @@ func TestRunAndNextWait(t *testing.T) {
 		}
 	}
 }
+
+// TestRotationInTheFirstSecondKeepsTheKey: the clock has whole seconds, so a
+// key that starts and is rotated within one second may have signed tokens:
+// it must stay redeemable, not be treated as a cancelled pre-published key.
+func TestRotationInTheFirstSecondKeepsTheKey(t *testing.T) {
+	for _, ts := range testStores {
+		t.Run(ts.name, func(t *testing.T) {
+			st := ts.open(t)
+			c := newClock(t0)
+			m := newTestManager(t, st, randBytes(t, 32), c)
+			ctx := context.Background()
+			if err := m.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c.Set(t0.Add(400 * time.Millisecond))
+			if _, err := m.Rotate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ks, err := m.List(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ks) != 2 || ks[0].State != StateRedeemOnly || ks[0].Cancelled || !ks[0].RedeemUntil.After(t0.Add(time.Hour)) {
+				t.Fatalf("first key after a rotation in its first second: %+v", ks[0])
+			}
+			if got := epochs(m.Published(c.Now())); !slices.Contains(got, 1) {
+				t.Fatalf("published epochs %v: epoch 1 left the directory", got)
+			}
+		})
+	}
+}

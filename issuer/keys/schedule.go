@@ -60,7 +60,7 @@ func effectiveEnds(keys []store.Key) []time.Time {
 	ends := make([]time.Time, len(keys))
 	for i, k := range keys {
 		ends[i] = k.RedeemUntil
-		if !k.NotBefore.Before(k.IssueUntil) && k.IssueUntil.Before(ends[i]) {
+		if k.IssueUntil.Before(k.NotBefore) && k.IssueUntil.Before(ends[i]) {
 			ends[i] = k.IssueUntil
 		}
 		c := k.CreatedAt
@@ -121,7 +121,7 @@ func info(keys []store.Key, ends []time.Time, i int, t time.Time, isPublished bo
 		IssueUntil:  k.IssueUntil,
 		CreatedAt:   k.CreatedAt,
 		RedeemUntil: ends[i],
-		Cancelled:   !k.NotBefore.Before(k.IssueUntil),
+		Cancelled:   k.IssueUntil.Before(k.NotBefore),
 	}
 	ki.PushedOut = !ki.Cancelled && ends[i].Before(k.RedeemUntil)
 	copy(ki.ID[:], k.ID)
