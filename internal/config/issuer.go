@@ -1,0 +1,98 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/blindpass/blindpass/issuer/keys"
+)
+
+// Issuer configures `blindpassd issuer`.
+type Issuer struct {
+	Server `yaml:",inline"`
+	// PublicURL is the base URL clients reach the issuer at (behind the TLS
+	// proxy), e.g. https://issuer.example. Required.
+	PublicURL string `yaml:"public_url"`
+	// Name is issuer_name in token challenges; default: the host of
+	// public_url. Redeemers must be configured with the same name.
+	Name string `yaml:"name"`
+	// MaxBatch is the most token requests in one batch (default 100).
+	MaxBatch int `yaml:"max_batch"`
+	// SignWorkers bounds concurrent signatures (default: the number of CPUs).
+	SignWorkers int `yaml:"sign_workers"`
+	// KEKFile holds the base64 32-byte key-encryption key that seals the
+	// issuer's private keys in the database (mode 0600). Required.
+	KEKFile string `yaml:"kek_file"`
+	// Keys is the key schedule; zero fields take the defaults.
+	Keys KeySchedule `yaml:"keys"`
+	// Database is the issuer's database.
+	Database Database `yaml:"database"`
+	// Log is the log format and level.
+	Log Log `yaml:"log"`
+
+	// KEK is read from KEKFile by Load.
+	KEK []byte `yaml:"-"`
+}
+
+// KeySchedule is the issuer's key rotation schedule (see issuer/keys).
+type KeySchedule struct {
+	// IssuePeriod is how long one key signs (default 1440h, 60 days).
+	IssuePeriod time.Duration `yaml:"issue_period"`
+	// Lead is how long before a key stops signing its successor is published
+	// (default 48h).
+	Lead time.Duration `yaml:"lead"`
+	// RedeemGrace is how long tokens stay valid after their key stops
+	// signing (default 1440h).
+	RedeemGrace time.Duration `yaml:"redeem_grace"`
+}
+
+// Policy is the schedule as issuer/keys takes it, defaults filled.
+func (k KeySchedule) Policy() keys.Policy {
+	return keys.Policy{IssuePeriod: k.IssuePeriod, Lead: k.Lead, RedeemGrace: k.RedeemGrace}.WithDefaults()
+}
+
+// Default listen addresses of the roles.
+const (
+	DefaultIssuerListen   = ":8700"
+	DefaultRedeemerListen = ":8701"
+	DefaultAdminListen    = ":8702"
+)
+
+// LoadIssuer reads the issuer configuration at path, applies the
+// BLINDPASS_ISSUER_* variables of env, fills defaults, reads the secret
+// files and checks everything.
+func LoadIssuer(path string, env Env) (*Issuer, error) {
+	cfg := &Issuer{}
+	if err := load("issuer", path, env, cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (c *Issuer) validate() error {
+	v := &validator{}
+	c.Server.check(v, DefaultIssuerListen, 30*time.Second)
+	v.httpURL("public_url", c.PublicURL)
+	if c.MaxBatch < 0 || c.MaxBatch > 10000 {
+		v.add("max_batch", fmt.Sprintf("%d is outside 1..10000", c.MaxBatch))
+	}
+	if c.SignWorkers < 0 {
+		v.add("sign_workers", "negative")
+	}
+	v.nonNegative("keys.issue_period", c.Keys.IssuePeriod)
+	v.nonNegative("keys.lead", c.Keys.Lead)
+	v.nonNegative("keys.redeem_grace", c.Keys.RedeemGrace)
+	if err := c.Keys.Policy().Validate(); err != nil {
+		v.add("keys", err.Error())
+	}
+	if v.required("kek_file", c.KEKFile) {
+		kek, err := keys.LoadKEK(c.KEKFile)
+		if err != nil {
+			v.add("kek_file", err.Error())
+		}
+		c.KEK = kek
+	}
+	c.Database.check(v, "database")
+	c.Log.check(v)
+	return v.err()
+}
