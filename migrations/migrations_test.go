@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -65,8 +66,18 @@ func TestUpStatusVersion(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
-			if int64(len(applied)) != latest {
-				t.Errorf("Apply applied %d migrations, want %d: %v", len(applied), latest, applied)
+			// Versions are numbered in ranges per area (00010-00019 payments,
+			// 00040-00049 roles, …), so count the files, not the versions.
+			fsys, err := migrations.FS(d.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := fs.Glob(fsys, "*.sql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(applied) != len(files) || len(files) == 0 {
+				t.Errorf("Apply applied %d migrations, want %d: %v", len(applied), len(files), applied)
 			}
 			if err := migrations.Up(ctx, db, d.d); err != nil {
 				t.Fatalf("Up again: %v", err)

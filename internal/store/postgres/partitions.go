@@ -13,11 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// partitionLock is the transaction-level advisory lock taken around
-// partition DDL on spent_tokens, so replicas preparing or dropping keys at
-// once take turns instead of racing in the catalog.
-const partitionLock int64 = 0x626c_696e_6470_0001 // "blindp" 1
-
 // partitionHexLen keeps partition names within Postgres's 63-byte
 // identifiers: "spent_" + 56 hex digits (224 bits of the key id).
 const partitionHexLen = 56
@@ -46,72 +41,38 @@ const isPartitionSQL = `SELECT EXISTS (SELECT 1 FROM pg_inherits
 // PrepareKey creates the key's partition of spent_tokens if it does not
 // exist. Replicas may call it at the same time.
 //
-// The partition is created as a table of its own and then attached: ATTACH
-// PARTITION takes only a SHARE UPDATE EXCLUSIVE lock on spent_tokens, so
-// spends under other keys go on meanwhile (CREATE TABLE … PARTITION OF would
-// take an ACCESS EXCLUSIVE lock and queue them).
+// The DDL runs in the SECURITY DEFINER function blindpass_prepare_key
+// (migration 00040), so the redeemer's database role needs no ownership of
+// spent_tokens. The function creates the partition as a table of its own and
+// then attaches it: ATTACH PARTITION takes only a SHARE UPDATE EXCLUSIVE lock
+// on spent_tokens, so spends under other keys go on meanwhile. Replicas take
+// turns under an advisory lock, and give up after 5 s rather than let spends
+// queue behind a lock on spent_tokens.
 func (s *Store) PrepareKey(ctx context.Context, keyID []byte) error {
 	if len(keyID) == 0 {
 		return errors.New("postgres: prepare key: empty key id")
 	}
-	name := partitionName(keyID)
 	var exists bool
-	if err := s.pool.QueryRow(ctx, isPartitionSQL, name).Scan(&exists); err != nil {
+	if err := s.pool.QueryRow(ctx, isPartitionSQL, partitionName(keyID)).Scan(&exists); err != nil {
 		return wrap("postgres: prepare key", err)
 	}
 	if exists {
 		return nil
 	}
-	ident := pgx.Identifier{name}.Sanitize()
-	err := s.partitionDDL(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, isPartitionSQL, name).Scan(&exists); err != nil || exists {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+ident+` (LIKE spent_tokens INCLUDING DEFAULTS)`); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE spent_tokens ATTACH PARTITION %s FOR VALUES IN (E'\\x%x'::bytea)`,
-			ident, keyID))
-		return err
-	})
+	_, err := s.pool.Exec(ctx, `SELECT blindpass_prepare_key($1)`, keyID)
 	return wrap("postgres: prepare key", err)
 }
 
-// DropKey drops the key's partition: every spent token of the key at once.
-// It waits at most a few seconds for its lock on spent_tokens; on a timeout
-// it fails and the caller tries again later.
+// DropKey drops the key's partition: every spent token of the key at once
+// (through the SECURITY DEFINER function blindpass_drop_key). It waits at
+// most a few seconds for its lock on spent_tokens; on a timeout it fails and
+// the caller tries again later.
 func (s *Store) DropKey(ctx context.Context, keyID []byte) error {
 	if len(keyID) == 0 {
 		return errors.New("postgres: drop key: empty key id")
 	}
-	name := partitionName(keyID)
-	err := s.partitionDDL(ctx, func(tx pgx.Tx) error {
-		// Drop only a partition of spent_tokens, never a table that merely
-		// has the name.
-		var ours bool
-		if err := tx.QueryRow(ctx, isPartitionSQL, name).Scan(&ours); err != nil || !ours {
-			return err
-		}
-		_, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{name}.Sanitize())
-		return err
-	})
+	_, err := s.pool.Exec(ctx, `SELECT blindpass_drop_key($1)`, keyID)
 	return wrap("postgres: drop key", err)
-}
-
-// partitionDDL runs fn, which changes spent_tokens' partitions, in a
-// transaction under the advisory lock, so that concurrent callers take
-// turns. It gives up after a few seconds rather than letting spends queue
-// behind a lock on spent_tokens.
-func (s *Store) partitionDDL(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLock); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
 }
 
 // boundKey extracts the key id from a partition bound such as
