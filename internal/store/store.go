@@ -172,6 +172,7 @@ type IssuerStore interface {
 	PlanStore
 	OrderStore
 	AuditStore
+	PaymentStore
 	Ping(ctx context.Context) error
 	Close() error
 }
