@@ -14,6 +14,16 @@ type State struct {
 	Version int     `json:"version"`
 	Orders  []Order `json:"orders"`
 	Tokens  []Token `json:"tokens"`
+	// Settings are the user's remembered defaults (the CLI's issuer and
+	// redeemer URLs). Import leaves the importing wallet's own settings.
+	Settings Settings `json:"settings,omitzero"`
+}
+
+// Settings are defaults a program remembers for the user; nothing in them
+// is secret or identifying beyond the services the user chose.
+type Settings struct {
+	IssuerURL   string `json:"issuer_url,omitempty"`
+	RedeemerURL string `json:"redeemer_url,omitempty"`
 }
 
 // Order is a purchase the wallet can turn into tokens: the issuer it was made
