@@ -39,7 +39,7 @@ var values = func() [256]int8 {
 	}
 	for i := 0; i < len(alphabet); i++ {
 		v[alphabet[i]] = int8(i)
-		v[strings.ToLower(alphabet[i:i+1])[0]] = int8(i)
+		v[strings.ToLower(alphabet[i : i+1])[0]] = int8(i)
 	}
 	for _, c := range "oO" {
 		v[c] = 0
