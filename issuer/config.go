@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+
+	"github.com/labstack/echo/v4"
 )
 
 // DefaultMaxBatch is the default largest generic batch.
@@ -30,6 +32,9 @@ type Config struct {
 	// SignWorkers bounds how many signatures are computed at once across all
 	// requests (default GOMAXPROCS).
 	SignWorkers int
+	// Middleware runs around every route, inside the request log (the
+	// daemon adds its per-route metrics here). Optional.
+	Middleware []echo.MiddlewareFunc
 }
 
 // withDefaults validates cfg and fills its defaults.

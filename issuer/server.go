@@ -68,6 +68,7 @@ const tokenRequestPath = "/v1/token-request"
 func (s *Server) routes() *echo.Echo {
 	e := httpx.NewEcho(s.log)
 	e.Use(noStore)
+	e.Use(s.cfg.Middleware...)
 
 	e.Match([]string{http.MethodGet, http.MethodHead}, protocol.DirectoryPath, s.directory)
 	e.GET("/v1/plans", s.listPlans)
