@@ -38,6 +38,12 @@ type Config struct {
 	DropAfterAbsent time.Duration
 	// HTTPClient fetches the directory; default a client with a 10s timeout.
 	HTTPClient *http.Client
+	// StatsToken is the bearer token of GET /internal/stats (the admin
+	// console reads the aggregate counters there); empty: no such route.
+	StatsToken string
+	// StatsFlushInterval is how often the counters are written to the
+	// store (default DefaultStatsFlushInterval).
+	StatsFlushInterval time.Duration
 }
 
 // withDefaults validates c and fills in its defaults.
@@ -70,6 +76,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.DropAfterAbsent <= 0 {
 		c.DropAfterAbsent = DefaultDropAfterAbsent
+	}
+	if c.StatsFlushInterval <= 0 {
+		c.StatsFlushInterval = DefaultStatsFlushInterval
+	}
+	if c.StatsToken != "" && len(c.StatsToken) < minStatsToken {
+		return c, fmt.Errorf("redeemer: the stats token must be at least %d characters", minStatsToken)
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}

@@ -34,10 +34,14 @@ type redeemResponse struct {
 
 // Register adds POST /v1/redeem to e. The token comes in Authorization;
 // the optional body {"binding":"…"} lets an exact retry be answered as a
-// replay. The route is logged by whoever logs e's requests; this handler
+// replay. With Config.StatsToken set it also adds GET /internal/stats
+// (stats_http.go). The route is logged by whoever logs e's requests; this handler
 // logs nothing about the token or the body.
 func (r *Redeemer) Register(e *echo.Echo) {
 	e.POST(RedeemPath, r.redeem)
+	if r.cfg.StatsToken != "" {
+		e.GET(StatsPath, r.statsHandler)
+	}
 }
 
 func (r *Redeemer) redeem(c echo.Context) error {

@@ -22,6 +22,7 @@ type Redeemer struct {
 	digest    [32]byte // challenge.Digest(), what every token must carry
 
 	keys atomic.Pointer[keySet] // nil until the first good directory
+	stats *stats                // aggregate counters (stats.go)
 
 	refreshMu sync.Mutex // serialises Refresh; guards tracked
 	tracked   map[[protocol.KeyIDSize]byte]*trackedKey
@@ -68,6 +69,7 @@ func New(cfg Config, st store.RedeemerStore, logger *slog.Logger, now func() tim
 		tracked: make(map[[protocol.KeyIDSize]byte]*trackedKey),
 	}
 	r.digest = r.challenge.Digest()
+	r.stats = newStats(st, logger)
 	return r, nil
 }
 

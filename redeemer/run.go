@@ -8,9 +8,11 @@ import (
 
 // Run loads the directory, retrying with backoff until it succeeds, then
 // refreshes it every RefreshInterval (±10% jitter) until ctx ends. Refresh
-// errors are logged by Refresh and do not stop Run. It returns nil when ctx
-// is cancelled.
+// errors are logged by Refresh and do not stop Run. Meanwhile it writes the
+// aggregate counters to the store every StatsFlushInterval. It returns nil
+// when ctx is cancelled, after a last write of the counters.
 func (r *Redeemer) Run(ctx context.Context) error {
+	defer r.startStats(ctx)() // flushes the counters until ctx ends, then once more
 	backoff := min(time.Second, r.cfg.RefreshInterval)
 	for {
 		if err := r.Refresh(ctx); err == nil || r.Loaded() {

@@ -28,8 +28,17 @@ type Spend struct {
 // TokensFromRequest parses `Authorization: PrivateToken token="…"` (one or
 // more token parameters, at most MaxTokensPerRequest). A missing header
 // gives ErrTokenRequired, an unparseable one ErrTokenMalformed, both with
-// the challenge; ErrNoDirectory before the keys have been loaded.
+// the challenge; ErrNoDirectory before the keys have been loaded. A
+// malformed header is counted as an invalid presentation (see stats.go).
 func (r *Redeemer) TokensFromRequest(req *http.Request) ([]protocol.Token, error) {
+	tokens, err := r.tokensFromRequest(req)
+	if err != nil {
+		r.countMalformed(r.now(), err)
+	}
+	return tokens, err
+}
+
+func (r *Redeemer) tokensFromRequest(req *http.Request) ([]protocol.Token, error) {
 	if !r.Loaded() {
 		return nil, ErrNoDirectory
 	}
@@ -62,7 +71,14 @@ func (r *Redeemer) TokensFromRequest(req *http.Request) ([]protocol.Token, error
 // binding names the request being paid for; with a non-empty binding, the
 // same tokens presented again with the same binding inside the replay
 // window succeed with Replayed set instead of failing as already spent.
+// Every outcome is counted per hour and key (see stats.go).
 func (r *Redeemer) Spend(ctx context.Context, tokens []protocol.Token, binding []byte) (Spend, error) {
+	s, err := r.spend(ctx, tokens, binding)
+	r.countSpend(r.now(), tokens, s, err)
+	return s, err
+}
+
+func (r *Redeemer) spend(ctx context.Context, tokens []protocol.Token, binding []byte) (Spend, error) {
 	ks := r.keys.Load()
 	if ks == nil {
 		return Spend{}, ErrNoDirectory
