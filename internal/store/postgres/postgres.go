@@ -21,7 +21,8 @@ import (
 
 // Store is the Postgres store. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	spends *spendBatcher // group commit of single-token spends
 }
 
 var (
@@ -57,6 +58,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.spends = newSpendBatcher(s, spendFlushers, spendBatchMax)
 	return s, nil
 }
 
@@ -80,7 +82,9 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes every connection; the Store cannot be used afterwards.
+// Spends still waiting for their flush fail with store.ErrUnavailable.
 func (s *Store) Close() error {
+	s.spends.close()
 	s.pool.Close()
 	return nil
 }

@@ -18,12 +18,11 @@ var errVanished = errors.New("spent row vanished")
 // spendAttempts bounds the retries after errVanished.
 const spendAttempts = 4
 
-const insertSpentSQL = `INSERT INTO spent_tokens (key_id, nonce, binding, spent_hour)
-	VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
-
-// Spend inserts all tokens or none (see store.SpendStore). One token costs
-// one round trip when it is fresh; several run in one transaction. A token
-// whose key has no partition yet makes the store prepare the key and retry.
+// Spend inserts all tokens or none (see store.SpendStore). A single token
+// goes through the group commit (spendbatch.go): concurrent single-token
+// spends share one INSERT and one commit. Several tokens run in one
+// transaction of their own. A token whose key has no partition yet makes the
+// store prepare the key and retry.
 func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.SpentToken, error) {
 	if len(tokens) == 0 {
 		return nil, nil
@@ -37,15 +36,12 @@ func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.S
 	if len(dups) > 0 {
 		return dups, nil
 	}
+	if len(norm) == 1 {
+		return s.spends.spend(ctx, norm[0])
+	}
 	prepared := false
 	for attempt := 1; ; attempt++ {
-		var spent []store.SpentToken
-		var err error
-		if len(norm) == 1 {
-			spent, err = s.spendOne(ctx, norm[0])
-		} else {
-			spent, err = s.spendMany(ctx, norm)
-		}
+		spent, err := s.spendMany(ctx, norm)
 		switch {
 		case missingPartition(err) && !prepared:
 			prepared = true
@@ -61,18 +57,6 @@ func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.S
 			return spent, nil
 		}
 	}
-}
-
-// spendOne is the common case: one INSERT, and a SELECT only on conflict.
-func (s *Store) spendOne(ctx context.Context, t store.SpentToken) ([]store.SpentToken, error) {
-	tag, err := s.pool.Exec(ctx, insertSpentSQL, t.KeyID, t.Nonce, t.Binding, t.SpentHour)
-	if err != nil {
-		return nil, err
-	}
-	if tag.RowsAffected() == 1 {
-		return nil, nil
-	}
-	return readSpent(ctx, s.pool, []store.SpentToken{t})
 }
 
 // spendMany inserts tokens (sorted, so concurrent batches lock in one order)
@@ -130,6 +114,19 @@ var errRollback = errors.New("rollback")
 // readSpent returns the stored rows of those tokens that are in the set, as
 // they were written first. errVanished if none of them is there.
 func readSpent(ctx context.Context, q querier, tokens []store.SpentToken) ([]store.SpentToken, error) {
+	spent, err := readSpentRows(ctx, q, tokens)
+	if err != nil {
+		return nil, err
+	}
+	if len(spent) == 0 {
+		return nil, errVanished
+	}
+	return spent, nil
+}
+
+// readSpentRows returns the stored rows of those tokens that are in the
+// set, ordered by (key id, nonce).
+func readSpentRows(ctx context.Context, q querier, tokens []store.SpentToken) ([]store.SpentToken, error) {
 	keyIDs, nonces, _, _ := columns(tokens)
 	rows, err := q.Query(ctx, `SELECT s.key_id, s.nonce, s.binding, s.spent_hour
 		FROM spent_tokens s JOIN unnest($1::bytea[], $2::bytea[]) AS t(key_id, nonce)
@@ -138,19 +135,12 @@ func readSpent(ctx context.Context, q querier, tokens []store.SpentToken) ([]sto
 	if err != nil {
 		return nil, err
 	}
-	spent, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SpentToken, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SpentToken, error) {
 		var t store.SpentToken
 		err := r.Scan(&t.KeyID, &t.Nonce, &t.Binding, &t.SpentHour)
 		t.SpentHour = t.SpentHour.UTC()
 		return t, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	if len(spent) == 0 {
-		return nil, errVanished
-	}
-	return spent, nil
 }
 
 // spentKey is a map key for a token's (KeyID, Nonce).
