@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -83,7 +82,7 @@ func (a *App) proxy(ctx context.Context, g *globals, o proxyOptions) error {
 	logger := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
 	s.c.Logger = logger
 	p := &proxy{c: s.c, redeemer: redeemer, models: models, allowRemote: o.allowRemote, logger: logger,
-		noTokens: func() error { return s.noTokens(redeemer, errors.New("no tokens left in the wallet")) }}
+		noTokens: func(err error) error { return s.noTokens(redeemer, err) }}
 	if o.refillBelow > 0 {
 		p.refill = newRefiller(s, redeemer, issuer, o.refillBelow, o.refillDelay, logger)
 	}

@@ -40,7 +40,7 @@ type proxy struct {
 	refill      *refiller // nil: no background refill
 	allowRemote bool
 	logger      *slog.Logger
-	noTokens    func() error // the message when the wallet is empty
+	noTokens    func(error) error // explains client.ErrNoTokens
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +123,7 @@ func (p *proxy) forwardPaid(w http.ResponseWriter, r *http.Request, path string)
 		defer p.refill.Nudge()
 	}
 	if errors.Is(err, client.ErrNoTokens) {
-		openAIError(w, http.StatusPaymentRequired, "insufficient_quota", p.noTokens().Error())
+		openAIError(w, http.StatusPaymentRequired, "insufficient_quota", p.noTokens(err).Error())
 		return
 	}
 	if err != nil {

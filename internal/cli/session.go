@@ -14,6 +14,12 @@ import (
 	"github.com/blindpass/blindpass/client/wallet"
 )
 
+// cliRetries is how often a failed request is retried: fewer than the
+// SDK's default, so a person at the terminal hears of a dead URL within
+// seconds (a lost issuance answer is still retried with the same
+// Idempotency-Key).
+const cliRetries = 3
+
 // session is one command's open wallet and SDK client.
 type session struct {
 	app      *App
@@ -43,7 +49,7 @@ func (a *App) open(g *globals) (*session, error) {
 	if len(pass) > 0 {
 		s.pass = pass
 	}
-	s.c = &client.Client{Wallet: w, HTTP: a.HTTP, Logger: a.logger(g), Now: a.Now}
+	s.c = &client.Client{Wallet: w, HTTP: a.HTTP, Logger: a.logger(g), Now: a.Now, Retries: cliRetries}
 	err = w.View(func(st *wallet.State) error {
 		s.settings = st.Settings
 		return nil
