@@ -71,6 +71,24 @@ var policy = map[string]map[string][]string{
 	"spent_tokens": {
 		roleRedeemer: {"DELETE", "INSERT", "SELECT"},
 	},
+	// 00010 payments, granted in 00041.
+	"payment_events": {
+		roleIssuer: {"INSERT", "SELECT", "UPDATE"},
+		roleAdmin:  {"SELECT"},
+	},
+	"payment_refs": {
+		roleIssuer: {"INSERT", "SELECT", "UPDATE"},
+		roleAdmin:  {"SELECT"},
+	},
+	// 00030 admin console, granted in 00041.
+	"admin_users":        {roleAdmin: {"DELETE", "INSERT", "SELECT", "UPDATE"}},
+	"admin_sessions":     {roleAdmin: {"DELETE", "INSERT", "SELECT", "UPDATE"}},
+	"admin_login_tokens": {roleAdmin: {"DELETE", "INSERT", "SELECT", "UPDATE"}},
+	// 00031 redeemer counters, granted in 00041.
+	"redeemer_stats": {
+		roleRedeemer: {"INSERT", "SELECT", "UPDATE"},
+		roleAdmin:    {"SELECT"},
+	},
 }
 
 // grantsSQL lists every privilege granted on the relations of the current
@@ -382,4 +400,40 @@ func TestRolesDenied(t *testing.T) {
 			t.Errorf("%s: %s: %v", tt.who, tt.sql, err)
 		}
 	}
+}
+
+// adminSplit serves the admin console's methods as blindpass_admin, the
+// redeemer's counters as blindpass_redeemer (written) and blindpass_admin
+// (read), and the rest as split does.
+type adminSplit struct {
+	split
+	store.AdminAuthStore
+	store.AdminOrderStore
+	store.OverviewStore
+	counters, console store.RedeemerStatsStore
+}
+
+func (s adminSplit) AddRedeemerStats(ctx context.Context, rows []store.RedeemerStat) error {
+	return s.counters.AddRedeemerStats(ctx, rows)
+}
+
+func (s adminSplit) ListRedeemerStats(ctx context.Context, since time.Time) ([]store.RedeemerStat, error) {
+	return s.console.ListRedeemerStats(ctx, since)
+}
+
+// The admin console's store methods work within blindpass_admin's grants.
+func TestAdminConformanceAsRoles(t *testing.T) {
+	storetest.RunAdmin(t, func(t *testing.T) storetest.AdminBoth {
+		url := testdb.New(t)
+		open(t, url).Close()
+		red, adm := openAs(t, url, roleRedeemer), openAs(t, url, roleAdmin)
+		return adminSplit{
+			split:           split{openAs(t, url, roleIssuer), red},
+			AdminAuthStore:  adm,
+			AdminOrderStore: adm,
+			OverviewStore:   adm,
+			counters:        red,
+			console:         adm,
+		}
+	})
 }
