@@ -21,7 +21,11 @@ type trackedKey struct {
 	redeemUntil time.Time // from the directory; zero if never given
 	absentSince time.Time // zero while the directory lists the key
 	inStore     bool      // PrepareKey succeeded, or the store lists the key
-	dropped     bool      // rows dropped; the key is never accepted again while listed
+	// dropped: rows dropped; the key is never accepted again by this
+	// process, even if the directory lists it again (a clock stepped back
+	// past its redeem-until): its spent tokens are no longer recorded.
+	// Dropped keys are therefore never forgotten (a few bytes per key).
+	dropped bool
 }
 
 // Refresh fetches the issuer directory. A directory that cannot be fetched
@@ -126,9 +130,6 @@ func (r *Redeemer) dropSpent(ctx context.Context, now time.Time) []error {
 					slog.String("key_id", shortID(id[:])), slog.Bool("expired", expired))
 			}
 			t.dropped, t.inStore = true, false
-		}
-		if t.dropped && !t.absentSince.IsZero() {
-			delete(r.tracked, id)
 		}
 	}
 	return errs
