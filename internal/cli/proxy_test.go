@@ -41,7 +41,7 @@ func startProxy(t *testing.T, u *user, extra ...string) (base string, stop func(
 // identifying headers, no tokens.
 func appRequest(t *testing.T, base, model, prompt string, stream bool) *http.Response {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"model": model, "stream": stream,
+	body, _ := json.Marshal(map[string]any{"model": model, "stream": stream, "user": "alice@example.com",
 		"messages": []map[string]string{{"role": "user", "content": prompt}}})
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
@@ -116,7 +116,11 @@ func TestProxy(t *testing.T) {
 	if len(seen) != 4 {
 		t.Fatalf("the redeemer saw %d paid requests, want 4", len(seen))
 	}
-	for _, h := range seen {
+	for _, sr := range seen {
+		h := sr.Header
+		if strings.Contains(string(sr.Body), "alice@example.com") || !strings.Contains(string(sr.Body), "through the proxy") {
+			t.Errorf("the body the redeemer got: %s", sr.Body)
+		}
 		if !strings.HasPrefix(h.Get("Authorization"), "PrivateToken ") {
 			t.Errorf("Authorization %q reached the redeemer", h.Get("Authorization"))
 		}

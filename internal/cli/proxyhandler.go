@@ -100,6 +100,10 @@ func (p *proxy) forwardPaid(w http.ResponseWriter, r *http.Request, path string)
 		openAIError(w, http.StatusBadRequest, "invalid_json", "the body is not a JSON object with a model")
 		return
 	}
+	if body, err = dropUser(body); err != nil {
+		openAIError(w, http.StatusBadRequest, "invalid_json", "the body is not a JSON object with a model")
+		return
+	}
 	cost, err := p.models.cost(r.Context(), head.Model)
 	if err != nil {
 		p.upstreamError(w, err)
@@ -166,6 +170,20 @@ func relay(w http.ResponseWriter, resp *http.Response, logger *slog.Logger) {
 			return
 		}
 	}
+}
+
+// dropUser removes OpenAI's "user" member (an end-user identifier some
+// apps send) from a request body; a body without it is kept byte for byte.
+func dropUser(body []byte) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return nil, err
+	}
+	if _, ok := obj["user"]; !ok {
+		return body, nil
+	}
+	delete(obj, "user")
+	return json.Marshal(obj)
 }
 
 // openAIError answers in OpenAI's error shape, which OpenAI clients show.

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -126,27 +128,35 @@ func (w *world) close() {
 	}
 }
 
-// headerLog keeps the headers of the paid requests the redeemer received.
+// headerLog keeps the headers and bodies of the chat requests the
+// redeemer received.
 type headerLog struct {
 	mu   sync.Mutex
-	seen []http.Header
+	seen []seenRequest
+}
+
+type seenRequest struct {
+	Header http.Header
+	Body   []byte
 }
 
 func (l *headerLog) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v1/chat/completions" {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			l.mu.Lock()
-			l.seen = append(l.seen, r.Header.Clone())
+			l.seen = append(l.seen, seenRequest{r.Header.Clone(), body})
 			l.mu.Unlock()
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-func (l *headerLog) since(n int) []http.Header {
+func (l *headerLog) since(n int) []seenRequest {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]http.Header(nil), l.seen[n:]...)
+	return append([]seenRequest(nil), l.seen[n:]...)
 }
 
 func (l *headerLog) len() int {
