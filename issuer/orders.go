@@ -112,6 +112,7 @@ func (s *Server) currentOrder(c echo.Context) error {
 	if err != nil {
 		return storeError(err)
 	}
+	o = s.poll(c.Request().Context(), o)
 	return c.JSON(http.StatusOK, currentOrderResponse{OrderID: o.ID, Plan: o.PlanID, Status: o.Status,
 		CreditsTotal: o.CreditsTotal, CreditsIssued: o.CreditsIssued, CreditsRemaining: o.Remaining()})
 }

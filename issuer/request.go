@@ -72,7 +72,8 @@ func jsonReason(err error) string {
 }
 
 // bearerSecretHash reads `Authorization: Bearer <secret>` (base64url of the
-// 32-byte secret, no padding) and returns SHA-256 of the secret.
+// 32-byte secret, no padding) and returns SHA-256 of the secret; a voucher
+// code in its place gives its hash (voucherHash).
 func bearerSecretHash(r *http.Request) ([]byte, error) {
 	v := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
@@ -81,7 +82,7 @@ func bearerSecretHash(r *http.Request) ([]byte, error) {
 	}
 	secret, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimRight(strings.TrimSpace(tok), "="))
 	if err != nil || len(secret) != secretSize {
-		return nil, ErrUnknownSecret
+		return voucherHash(tok)
 	}
 	h := sha256.Sum256(secret)
 	clear(secret)

@@ -79,5 +79,6 @@ func (s *Server) routes() *echo.Echo {
 		e.GET(devCheckoutPath, s.devCheckoutPage)
 		e.POST(devCheckoutPath, s.devCheckoutPay)
 	}
+	s.paymentRoutes(e)
 	return e
 }
