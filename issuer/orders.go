@@ -49,6 +49,9 @@ func (s *Server) createOrder(c echo.Context) error {
 	if req.Plan == "" {
 		return ErrMalformedJSON.With("plan is missing")
 	}
+	if len(req.Plan) > maxPlanID || strings.ContainsRune(req.Plan, 0) {
+		return ErrUnknownPlan // no plan has such an id; Postgres text cannot even hold a NUL
+	}
 	if len(s.checkouts) == 0 {
 		return ErrNoProvider
 	}

@@ -67,10 +67,13 @@ func DevPlans() []store.Plan {
 	}
 }
 
+// maxPlanID is the longest plan id.
+const maxPlanID = 64
+
 func validatePlan(p store.Plan) error {
 	switch {
-	case p.ID == "" || len(p.ID) > 64:
-		return fmt.Errorf("issuer: plan id %q must be 1 to 64 characters", p.ID)
+	case p.ID == "" || len(p.ID) > maxPlanID:
+		return fmt.Errorf("issuer: plan id %q must be 1 to %d characters", p.ID, maxPlanID)
 	case p.Kind != store.PlanPack && p.Kind != store.PlanSubscription:
 		return fmt.Errorf("issuer: plan %s: kind %q must be %q or %q", p.ID, p.Kind, store.PlanPack, store.PlanSubscription)
 	case p.Tokens <= 0:

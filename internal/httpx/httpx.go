@@ -29,7 +29,7 @@ func NewEcho(logger *slog.Logger) *echo.Echo {
 	e.HidePort = true
 	e.HTTPErrorHandler = problem.EchoErrorHandler(logger)
 	e.IPExtractor = func(*http.Request) string { return "" }
-	e.Use(recoverer(logger), requestLog(logger))
+	e.Use(recoverer(logger), requestLog(logger), readableBody)
 	return e
 }
 
