@@ -58,6 +58,7 @@ Never expose dev mode to a network: its payments are free.`,
 	f.StringVar(&o.issuerName, "issuer-name", "", "issuer_name in token challenges (default: the issuer's host:port)")
 	f.StringSliceVar(&o.origins, "origin", nil, "origin name(s) in the redeemer's challenge (default: the redeemer's host:port)")
 	f.BoolVar(&o.jsonLogs, "json-logs", false, "log JSON instead of text")
+	registerPayments(cmd, paymentsDev)
 	return cmd
 }
 
@@ -93,12 +94,9 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err := km.Ensure(ctx); err != nil {
 		return fmt.Errorf("issuer keys: %w", err)
 	}
-	iss, err := issuer.New(issuer.Config{Name: o.issuerName, PublicURL: issURL, DevPayments: true}, st.issuer, km, logger, time.Now)
+	iss, err := newPaymentsIssuer(ctx, issuer.Config{Name: o.issuerName, PublicURL: issURL}, st.issuer, km, logger, issuer.DevPlans(), nil)
 	if err != nil {
 		return err
-	}
-	if err := iss.SeedPlans(ctx, issuer.DevPlans()); err != nil {
-		return fmt.Errorf("seed plans: %w", err)
 	}
 
 	origins := o.origins

@@ -53,7 +53,7 @@ already migrated with 'blindpassd migrate'.`,
 			if err := km.Ensure(ctx); err != nil {
 				return fmt.Errorf("issuer keys: %w", err)
 			}
-			iss, err := issuer.New(issuer.Config{Name: name, PublicURL: publicURL, MaxBatch: maxBatch}, stores.issuer, km, logger, time.Now)
+			iss, err := newPaymentsIssuer(ctx, issuer.Config{Name: name, PublicURL: publicURL, MaxBatch: maxBatch}, stores.issuer, km, logger, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -75,6 +75,7 @@ already migrated with 'blindpassd migrate'.`,
 	f.StringVar(&name, "name", "", "issuer_name in token challenges (default: host of --public-url)")
 	f.IntVar(&maxBatch, "max-batch", 100, "most token requests in one batch")
 	f.BoolVar(&jsonLogs, "json-logs", true, "log JSON")
+	registerPayments(cmd, "issuer")
 	return cmd
 }
 

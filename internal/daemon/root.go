@@ -63,6 +63,7 @@ data directory), BLINDPASS_DATA_DIR, BLINDPASS_KEK_FILE (key-encryption key file
 		newRedeemerCmd(),
 		newMigrateCmd(),
 		newKeysCmd(),
+		newVouchersCmd(),
 	)
 	return root
 }
