@@ -26,6 +26,7 @@ type devOptions struct {
 	issuerName   string
 	origins      []string
 	jsonLogs     bool
+	adminAddr    string
 }
 
 func newDevCmd() *cobra.Command {
@@ -58,6 +59,7 @@ Never expose dev mode to a network: its payments are free.`,
 	f.StringVar(&o.issuerName, "issuer-name", "", "issuer_name in token challenges (default: the issuer's host:port)")
 	f.StringSliceVar(&o.origins, "origin", nil, "origin name(s) in the redeemer's challenge (default: the redeemer's host:port)")
 	f.BoolVar(&o.jsonLogs, "json-logs", false, "log JSON instead of text")
+	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8702", "listen address of the admin console (empty: off); a one-time sign-in link is printed")
 	registerPayments(cmd, paymentsDev)
 	return cmd
 }
@@ -125,6 +127,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	g.Go(func() error { return httpx.Serve(ctx, mockLn, mockmodel.Handler(), httpx.StreamingTimeouts, logger) })
 	g.Go(func() error { return km.Run(ctx) })
 	g.Go(func() error { return red.Run(ctx) })
+	g.Go(func() error { return runDevAdmin(ctx, o.adminAddr, st, km, stdout, logger) })
 
 	fmt.Fprintf(stdout, `Blindpass dev is running (state: %s)
   issuer      %s   directory %s/.well-known/private-token-issuer-directory

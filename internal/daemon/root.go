@@ -63,6 +63,8 @@ data directory), BLINDPASS_DATA_DIR, BLINDPASS_KEK_FILE (key-encryption key file
 		newRedeemerCmd(),
 		newMigrateCmd(),
 		newKeysCmd(),
+		newAdminCmd(),
+		newBenchCmd(),
 		newVouchersCmd(),
 	)
 	return root
