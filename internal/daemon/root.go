@@ -64,7 +64,6 @@ data directory), BLINDPASS_DATA_DIR, BLINDPASS_KEK_FILE (key-encryption key file
 		newMigrateCmd(),
 		newKeysCmd(),
 		newAdminCmd(),
-		newBenchCmd(),
 		newVouchersCmd(),
 	)
 	return root
