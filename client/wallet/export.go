@@ -7,8 +7,8 @@ import (
 )
 
 // Export writes a copy of the whole wallet (orders and tokens) to out: as
-// plain JSON when passphrase is empty, else as an age file encrypted with
-// it. The tokens stay in this wallet too; spending the same token from two
+// plain JSON when passphrase is empty, else as an age file encrypted
+// straight to it (scrypt, the format `age -d` reads). The tokens stay in this wallet too; spending the same token from two
 // wallets makes one of the spends fail as already spent.
 func (w *Wallet) Export(out io.Writer, passphrase []byte) error {
 	return w.View(func(st *State) error {
@@ -17,7 +17,7 @@ func (w *Wallet) Export(out io.Writer, passphrase []byte) error {
 			return fmt.Errorf("wallet: export: %w", err)
 		}
 		if len(passphrase) > 0 {
-			if data, err = encrypt(data, passphrase, w.workFactor); err != nil {
+			if data, err = sealScrypt(data, passphrase, w.workFactor, w.countScrypt); err != nil {
 				return err
 			}
 		}
@@ -36,7 +36,7 @@ type Imported struct {
 
 // Import merges an exported wallet (plain or encrypted; an encrypted one
 // needs passphrase, or this wallet's own passphrase when passphrase is
-// empty) into this one. Orders and tokens already present are not
+// empty) into this one. A copy of an encrypted wallet file imports too. Orders and tokens already present are not
 // duplicated.
 func (w *Wallet) Import(in io.Reader, passphrase []byte) (Imported, error) {
 	var res Imported
@@ -52,7 +52,7 @@ func (w *Wallet) Import(in io.Reader, passphrase []byte) (Imported, error) {
 		if len(passphrase) == 0 {
 			passphrase = w.passphrase
 		}
-		if plain, err = decrypt(raw, passphrase); err != nil {
+		if plain, err = openEncrypted(raw, w.opener(passphrase, nil)); err != nil {
 			return res, err
 		}
 	}

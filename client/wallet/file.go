@@ -1,31 +1,14 @@
 package wallet
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-
-	"filippo.io/age"
-	"filippo.io/age/armor"
 )
 
 // maxFileSize bounds what is read as a wallet or an import file.
 const maxFileSize = 64 << 20
-
-var (
-	ageMagic   = []byte("age-encryption.org/v1\n")
-	armorMagic = []byte(armor.Header)
-)
-
-// isEncrypted reports whether b is an age file (binary or armored).
-func isEncrypted(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return bytes.HasPrefix(b, ageMagic) || bytes.HasPrefix(b, armorMagic)
-}
 
 // load reads the wallet file; a missing file is an empty wallet.
 func (w *Wallet) load() (*State, error) {
@@ -41,7 +24,7 @@ func (w *Wallet) load() (*State, error) {
 		if p, ok := w.recall(raw); ok {
 			plain = p
 		} else {
-			if plain, err = decrypt(raw, w.passphrase); err != nil {
+			if plain, err = openEncrypted(raw, w.opener(w.passphrase, &w.keys)); err != nil {
 				return nil, err
 			}
 			w.remember(raw, plain)
@@ -50,7 +33,9 @@ func (w *Wallet) load() (*State, error) {
 	return decodeState(plain)
 }
 
-// save writes st atomically, encrypted when the wallet has a passphrase.
+// save writes st atomically. With a passphrase it is encrypted to the wallet
+// key: the one of the file last read when the passphrase opened it, else a
+// new one (the only save that runs scrypt).
 func (w *Wallet) save(st *State) error {
 	st.Version = Version
 	plain, err := json.MarshalIndent(st, "", " ")
@@ -59,7 +44,12 @@ func (w *Wallet) save(st *State) error {
 	}
 	data := plain
 	if w.passphrase != nil {
-		if data, err = encrypt(plain, w.passphrase, w.workFactor); err != nil {
+		if w.keys.key == nil {
+			if w.keys.key, err = newWalletKey(w.passphrase, w.workFactor, w.countScrypt); err != nil {
+				return err
+			}
+		}
+		if data, err = sealWallet(plain, w.keys.key); err != nil {
 			return err
 		}
 	}
@@ -81,55 +71,6 @@ func decodeState(plain []byte) (*State, error) {
 		return nil, err
 	}
 	return &st, nil
-}
-
-func encrypt(plain, passphrase []byte, workFactor int) ([]byte, error) {
-	r, err := age.NewScryptRecipient(string(passphrase))
-	if err != nil {
-		return nil, fmt.Errorf("wallet: passphrase: %w", err)
-	}
-	r.SetWorkFactor(workFactor)
-	var buf bytes.Buffer
-	wc, err := age.Encrypt(&buf, r)
-	if err != nil {
-		return nil, fmt.Errorf("wallet: encrypt: %w", err)
-	}
-	if _, err := wc.Write(plain); err != nil {
-		return nil, fmt.Errorf("wallet: encrypt: %w", err)
-	}
-	if err := wc.Close(); err != nil {
-		return nil, fmt.Errorf("wallet: encrypt: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-func decrypt(raw, passphrase []byte) ([]byte, error) {
-	if len(passphrase) == 0 {
-		return nil, ErrPassphraseRequired
-	}
-	id, err := age.NewScryptIdentity(string(passphrase))
-	if err != nil {
-		return nil, fmt.Errorf("wallet: passphrase: %w", err)
-	}
-	var src io.Reader = bytes.NewReader(raw)
-	if bytes.HasPrefix(bytes.TrimLeft(raw, " \t\r\n"), armorMagic) {
-		src = armor.NewReader(src)
-	}
-	r, err := age.Decrypt(src, id)
-	if errors.Is(err, age.ErrIncorrectIdentity) {
-		return nil, ErrWrongPassphrase
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	plain, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	if len(plain) > maxFileSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrCorrupt, maxFileSize)
-	}
-	return plain, nil
 }
 
 // writeAtomic replaces the wallet file with data: a temporary file in the

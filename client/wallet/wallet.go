@@ -6,13 +6,52 @@
 // same directory, fsync, rename, fsync of the directory) with mode 0600, and
 // every read-modify-write holds an exclusive lock on a sibling ".lock" file,
 // so two processes spending from one wallet never hand out the same token.
-// With a passphrase, the file is an age file encrypted to an scrypt
-// recipient; without one it is plain JSON. Which of the two a file is, is
-// detected when it is read.
+// Without a passphrase the file is plain JSON; with one it is encrypted as
+// described below. Which of the two a file is, is detected when it is read.
 //
 // The wallet holds nothing about what was asked, and it does not record
 // which order a token was bought with: a stolen wallet must not link a
 // payment to a spend.
+//
+// # Encrypted wallets
+//
+// An encrypted wallet is one binary age v1 file (age-encryption.org/v1)
+// whose header has exactly two recipient stanzas, followed by the usual
+// header MAC and payload:
+//
+//	-> blindpass-wallet-key v1
+//	<the wrapped wallet key>
+//	-> X25519 <ephemeral share>
+//	<the file key, wrapped to the wallet key>
+//	--- <header MAC>
+//	<payload: the wallet JSON>
+//
+// The wallet key is an age X25519 identity generated for the wallet. The
+// body of the blindpass-wallet-key stanza (the "v1" argument versions it) is
+// a complete age file encrypted to the passphrase with scrypt (work factor
+// WithWorkFactor, default DefaultWorkFactor) whose plaintext is that
+// identity as one line, "AGE-SECRET-KEY-1...\n". Age stanza bodies are
+// canonical base64, so the nested file is delimited exactly by the format
+// and a damaged one is rejected by age's strict parser; anything but exactly
+// these two stanzas (one wallet key, version v1, one X25519 stanza the key
+// opens) is ErrCorrupt. The key's public half is never written, so, as with
+// a file encrypted straight to the passphrase, nobody without the passphrase
+// can make a wallet that opens.
+//
+// Scrypt therefore runs once per wallet key, not once per save: a Wallet
+// unwraps a key the first time it meets it and keeps the identity in memory,
+// keyed by the SHA-256 of the wrapped key, for its lifetime. A save re-uses
+// the wrapped key of the file it has just read and only encrypts the JSON to
+// the X25519 recipient (milliseconds). When another process re-wraps the
+// wallet (a new passphrase), the wrapped key changes and is unwrapped once
+// more: with the same passphrase the Wallet carries on, with another one it
+// reports ErrWrongPassphrase (once per changed key, without more scrypt).
+// SetPassphrase generates a new wallet key; removing the passphrase writes
+// plain JSON.
+//
+// Wallets written by earlier versions, an age file (binary or armored)
+// encrypted straight to the passphrase, still open; their next save writes
+// the format above. Export writes that older format, which age -d reads.
 package wallet
 
 import (
@@ -22,14 +61,15 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gofrs/flock"
 )
 
-// DefaultWorkFactor is the scrypt work factor (log2 N) used to encrypt a
-// wallet: age's own default. Every save of an encrypted wallet runs scrypt
-// once (about a second on a laptop); reads skip it while the file is the one
-// this process last wrote or read.
+// DefaultWorkFactor is the scrypt work factor (log2 N) used to wrap a
+// wallet key: age's own default, about a second on a laptop. Scrypt runs
+// when a Wallet first opens an encrypted file and when a passphrase is set,
+// not on every save (see the package doc).
 const DefaultWorkFactor = 18
 
 // Wallet is an open wallet file. It is safe for concurrent use by several
@@ -46,6 +86,11 @@ type Wallet struct {
 	// so an unchanged encrypted file is not decrypted again.
 	cacheSum   [32]byte
 	cachePlain []byte
+	// keys holds the wallet key the passphrase opened (or made) last: saves
+	// encrypt to it. Guarded by mu.
+	keys keyCache
+	// scrypts counts scrypt derivations (tests assert on it).
+	scrypts atomic.Int64
 
 	// writeFile writes data to the temporary file; tests replace it to
 	// simulate a crash in the middle of a save.
@@ -148,21 +193,25 @@ func (w *Wallet) View(fn func(*State) error) error {
 	})
 }
 
-// SetPassphrase re-writes the wallet encrypted with passphrase, or as plain
-// JSON when passphrase is empty.
+// SetPassphrase re-writes the wallet encrypted with passphrase, under a new
+// wallet key, or as plain JSON when passphrase is empty.
 func (w *Wallet) SetPassphrase(passphrase []byte) error {
 	return w.locked(func() error {
 		st, err := w.load()
 		if err != nil {
 			return err
 		}
-		old := w.passphrase
-		w.passphrase = nil
+		oldPass, oldKeys := w.passphrase, w.keys
+		w.passphrase, w.keys = nil, keyCache{}
 		if len(passphrase) > 0 {
 			w.passphrase = append([]byte(nil), passphrase...)
+			if w.keys.key, err = newWalletKey(w.passphrase, w.workFactor, w.countScrypt); err != nil {
+				w.passphrase, w.keys = oldPass, oldKeys
+				return err
+			}
 		}
 		if err := w.save(st); err != nil {
-			w.passphrase = old
+			w.passphrase, w.keys = oldPass, oldKeys
 			return err
 		}
 		return nil
@@ -182,6 +231,14 @@ func (w *Wallet) locked(fn func() error) error {
 	defer func() { _ = fl.Close() }() // Close unlocks
 	return fn()
 }
+
+// opener decrypts files with passphrase; cache, when not nil, is where
+// unwrapped wallet keys are remembered.
+func (w *Wallet) opener(passphrase []byte, cache *keyCache) *opener {
+	return &opener{passphrase: passphrase, maxWorkFactor: maxReadWorkFactor, cache: cache, count: w.countScrypt}
+}
+
+func (w *Wallet) countScrypt() { w.scrypts.Add(1) }
 
 func (w *Wallet) remember(file, plain []byte) {
 	w.cacheSum = sha256.Sum256(file)
