@@ -64,6 +64,7 @@ data directory), BLINDPASS_DATA_DIR, BLINDPASS_KEK_FILE (key-encryption key file
 		newMigrateCmd(),
 		newKeysCmd(),
 		newAdminCmd(),
+		newBenchCmd(),
 		newVouchersCmd(),
 	)
 	return root

@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/pprof"
+	"time"
+
+	"github.com/blindpass/blindpass/protocol"
+	"github.com/blindpass/blindpass/redeemer"
+)
+
+// Run runs every phase once and returns the report. Every request loop is
+// bounded in count and in time.
+func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Started: time.Now(), Machine: machine()}
+
+	issuerURL, redeemerURL := cfg.IssuerURL, cfg.RedeemerURL
+	var srv *servers
+	if cfg.inProcess() {
+		dbURL := cfg.DatabaseURL
+		if dbURL == "" {
+			u, drop, err := throwawayDB(ctx, cfg.AdminURL)
+			if err != nil {
+				return nil, err
+			}
+			defer drop()
+			dbURL = u
+		}
+		cfg.progress("starting the issuer and the redeemer in this process")
+		if srv, err = startServers(ctx, cfg, dbURL); err != nil {
+			return nil, err
+		}
+		defer func() { err = errors.Join(err, srv.stop()) }()
+		issuerURL, redeemerURL = srv.issuerURL, srv.redeemerURL
+		rep.Servers = fmt.Sprintf("issuer and redeemer in this process (separate connection pools), JSON logs discarded; "+
+			"issuer %s, redeemer %s", issuerURL, redeemerURL)
+	} else {
+		rep.Servers = fmt.Sprintf("running: issuer %s, redeemer %s", issuerURL, redeemerURL)
+	}
+	rep.Database = "unknown (running servers)"
+	if dbURL := cfg.DatabaseURL; dbURL != "" || srv != nil {
+		if srv != nil {
+			dbURL = srv.dbURL
+		}
+		if d, err := dbSettings(ctx, dbURL); err == nil {
+			rep.Database = d
+		}
+	}
+
+	httpClient := newHTTPClient(max(cfg.Clients, cfg.IssueClients))
+	defer httpClient.CloseIdleConnections()
+	s, err := newSession(ctx, cfg, httpClient, issuerURL, redeemerURL)
+	if err != nil {
+		return nil, err
+	}
+
+	cfg.progress("issuance: %d batches of %d over HTTP", cfg.IssueBatches, cfg.BatchSize)
+	var tokens []protocol.Token
+	if rep.Issue, tokens, err = issuePhase(ctx, cfg, s); err != nil {
+		return nil, err
+	}
+
+	supply := func(n int) ([]protocol.Token, error) {
+		if srv != nil {
+			sk, err := srv.signer(s.key.ID[protocol.KeyIDSize-1])
+			if err != nil {
+				return nil, err
+			}
+			return mint(s, sk, n)
+		}
+		return s.fetch(ctx, n)
+	}
+	warm := min(max(cfg.RedeemTokens/20, 1), 1000)
+	if need := warm + cfg.RedeemTokens - len(tokens); need > 0 {
+		cfg.progress("making %d more tokens to redeem", need)
+		more, err := supply(need)
+		if err != nil {
+			return nil, err
+		}
+		tokens = append(tokens, more...)
+	}
+
+	cfg.progress("raw VerifyToken")
+	if rep.Verify, err = rawVerify(s, tokens[:min(len(tokens), 5000)]); err != nil {
+		return nil, err
+	}
+
+	rc := redeemClient{http: httpClient, url: redeemerURL + redeemer.RedeemPath}
+	var sampler *rssSampler
+	switch {
+	case cfg.RedeemerPID > 0:
+		sampler, rep.RSSOf = sampleRSS(cfg.RedeemerPID, 50*time.Millisecond), fmt.Sprintf("redeemer process %d", cfg.RedeemerPID)
+	case srv != nil:
+		sampler, rep.RSSOf = sampleRSS(0, 50*time.Millisecond), "this whole process: issuer, redeemer and load generator"
+	}
+
+	cfg.progress("redemption: warm-up (%d), then full speed (%d tokens, at most %s)", warm, cfg.RedeemTokens, cfg.RedeemDuration)
+	fullSpeed(ctx, rc, tokens[:warm], cfg.Clients, cfg.RedeemDuration)
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return nil, fmt.Errorf("bench: CPU profile: %w", err)
+		}
+	}
+	rep.Full = fullSpeed(ctx, rc, tokens[warm:], cfg.Clients, cfg.RedeemDuration)
+	if cfg.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	spentOne := tokens[warm]
+	tokens = nil // let them go before the next supply
+
+	target := cfg.FixedRate
+	if target == 0 {
+		target = rep.Full.PerSecond / 2
+	}
+	if n := int(target * cfg.FixedDuration.Seconds()); n > 0 {
+		cfg.progress("redemption: fixed rate %.0f/s for %s (%d tokens)", target, cfg.FixedDuration, n)
+		fixed, err := supply(n)
+		if err != nil {
+			return nil, err
+		}
+		rep.Fixed = fixedRate(ctx, rc, fixed, target, cfg.FixedDuration)
+	}
+	if sampler != nil {
+		rep.RSS, _ = sampler.stop()
+	}
+	if rep.Verify.PerSecond > 0 {
+		rep.VerifyRatio = rep.Full.PerSecond / rep.Verify.PerSecond
+	}
+	ok, err := rc.redeem(ctx, spentOne)
+	var se *statusError
+	rep.DoubleSpendRefused = !ok && errors.As(err, &se) && se.status == http.StatusConflict
+	rep.evaluate()
+	return rep, nil
+}

@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"context"
+	"crypto/rsa"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blindpass/blindpass/protocol"
+)
+
+// IssueResult is the issuance phase.
+type IssueResult struct {
+	Batches   int     `json:"batches"`
+	BatchSize int     `json:"batch_size"`
+	Clients   int     `json:"clients"`
+	Tokens    int     `json:"tokens"`
+	PerSecond float64 `json:"tokens_per_second"` // over HTTP
+	Batch     Latency `json:"batch_latency"`
+	// RawPerSecond is protocol.BlindSign in this process on every core,
+	// RawOneCore on one goroutine.
+	RawPerSecond float64 `json:"raw_blindsign_per_second"`
+	RawOneCore   float64 `json:"raw_blindsign_one_core_per_second"`
+	// Overhead is how much slower HTTP issuance is than raw signing on
+	// every core: RawPerSecond / PerSecond − 1 (target ≤ 0.10).
+	Overhead float64 `json:"overhead"`
+}
+
+// issuePhase fetches cfg.IssueBatches batches over HTTP, cfg.IssueClients
+// at a time, each client on orders of its own (issuance locks the order),
+// and returns them finalized. Blinding happens before and finalizing
+// after the timed part, so that it measures the issuer, not this client.
+func issuePhase(ctx context.Context, cfg Config, s *session) (IssueResult, []protocol.Token, error) {
+	clients := min(cfg.IssueClients, cfg.IssueBatches)
+	perClient := make([][]batch, clients)
+	accts := make([][]*account, clients)
+	for i := range cfg.IssueBatches {
+		b, err := s.prepare(cfg.BatchSize)
+		if err != nil {
+			return IssueResult{}, nil, err
+		}
+		perClient[i%clients] = append(perClient[i%clients], b)
+	}
+	for c := range clients {
+		a, err := s.buyBatches(ctx, len(perClient[c]), cfg.BatchSize)
+		if err != nil {
+			return IssueResult{}, nil, err
+		}
+		accts[c] = a
+	}
+
+	bodies := make([][][]byte, clients)
+	lat := make([][]time.Duration, clients)
+	errs := make([]error, clients)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range clients {
+		wg.Go(func() {
+			ai := 0
+			for _, b := range perClient[c] {
+				for accts[c][ai].credits < cfg.BatchSize {
+					ai++
+				}
+				t := time.Now()
+				body, err := s.issue(ctx, accts[c][ai], b)
+				if err != nil {
+					errs[c] = err
+					return
+				}
+				lat[c] = append(lat[c], time.Since(t))
+				accts[c][ai].credits -= cfg.BatchSize
+				bodies[c] = append(bodies[c], body)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return IssueResult{}, nil, err
+		}
+	}
+
+	var tokens []protocol.Token
+	var all []time.Duration
+	for c := range clients {
+		all = append(all, lat[c]...)
+		for i, body := range bodies[c] {
+			toks, err := s.finalize(perClient[c][i], body)
+			if err != nil {
+				return IssueResult{}, nil, err
+			}
+			tokens = append(tokens, toks...)
+		}
+	}
+	res := IssueResult{Batches: cfg.IssueBatches, BatchSize: cfg.BatchSize, Clients: clients, Tokens: len(tokens),
+		PerSecond: rate(len(tokens), elapsed), Batch: summarize(all)}
+
+	raw, one, err := rawBlindSign(s, min(len(tokens), 4*cfg.BatchSize))
+	if err != nil {
+		return IssueResult{}, nil, err
+	}
+	res.RawPerSecond, res.RawOneCore = raw, one
+	if res.PerSecond > 0 {
+		res.Overhead = raw/res.PerSecond - 1
+	}
+	return res, tokens, nil
+}
+
+// rawBlindSign times protocol.BlindSign in this process with a fresh
+// RSA-2048 key (its cost does not depend on the key) on n requests: on
+// every core, then on one.
+func rawBlindSign(s *session, n int) (perSecond, oneCore float64, err error) {
+	n = max(n, 2*runtime.GOMAXPROCS(0))
+	sk, err := rsa.GenerateKey(randReader, 2048)
+	if err != nil {
+		return 0, 0, err
+	}
+	reqs := make([]protocol.TokenRequest, n)
+	for i := range reqs {
+		if reqs[i], _, err = protocol.NewTokenRequest(randReader, &sk.PublicKey, s.challenge); err != nil {
+			return 0, 0, err
+		}
+	}
+	var failed atomic.Value
+	sign := func(r protocol.TokenRequest) {
+		if _, err := protocol.BlindSign(sk, r); err != nil {
+			failed.Store(err)
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				sign(reqs[i])
+			}
+		})
+	}
+	wg.Wait()
+	perSecond = rate(n, time.Since(start))
+
+	m := max(n/4, 1)
+	start = time.Now()
+	for _, r := range reqs[:m] {
+		sign(r)
+	}
+	oneCore = rate(m, time.Since(start))
+	if err, _ := failed.Load().(error); err != nil {
+		return 0, 0, fmt.Errorf("bench: raw BlindSign: %w", err)
+	}
+	return perSecond, oneCore, nil
+}

@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/blindpass/blindpass/internal/httpx"
+	"github.com/blindpass/blindpass/internal/store/postgres"
+	"github.com/blindpass/blindpass/issuer"
+	"github.com/blindpass/blindpass/issuer/keys"
+	"github.com/blindpass/blindpass/redeemer"
+)
+
+// servers are an issuer and a redeemer running in this process, wired as
+// `blindpassd issuer` and `blindpassd redeemer` wire them, each with a
+// connection pool of its own (as separate processes would have).
+type servers struct {
+	issuerURL, redeemerURL string
+	km                     *keys.Manager
+	dbURL                  string
+	stop                   func() error
+}
+
+// startServers starts the issuer (with dev payments) and the redeemer on
+// loopback against the Postgres database at dbURL, migrating it first.
+func startServers(ctx context.Context, cfg Config, dbURL string) (_ *servers, err error) {
+	var cleanups []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanups) - 1; i >= 0; i-- {
+				cleanups[i]()
+			}
+		}
+	}()
+	logger := cfg.ServerLog
+	issStore, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("bench: issuer store: %w", err)
+	}
+	cleanups = append(cleanups, func() { issStore.Close() })
+	if err := issStore.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("bench: migrate: %w", err)
+	}
+	redStore, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("bench: redeemer store: %w", err)
+	}
+	cleanups = append(cleanups, func() { redStore.Close() })
+
+	dir, err := os.MkdirTemp("", "blindpass-bench-")
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+	kek, err := keys.CreateKEK(filepath.Join(dir, "kek"))
+	if err != nil {
+		return nil, err
+	}
+	km, err := keys.NewManager(issStore, kek, keys.Policy{}, logger, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	if err := km.Ensure(ctx); err != nil {
+		return nil, fmt.Errorf("bench: issuer keys: %w", err)
+	}
+
+	issLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { issLn.Close() })
+	redLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { redLn.Close() })
+	issURL, redURL := "http://"+issLn.Addr().String(), "http://"+redLn.Addr().String()
+
+	iss, err := issuer.New(issuer.Config{PublicURL: issURL, DevPayments: true}, issStore, km, logger, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	if err := iss.SeedPlans(ctx, issuer.DevPlans()); err != nil {
+		return nil, fmt.Errorf("bench: seed plans: %w", err)
+	}
+	red, err := redeemer.New(redeemer.Config{IssuerURL: issURL, Origins: []string{redLn.Addr().String()}}, redStore, logger, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	e := httpx.NewEcho(logger)
+	red.Register(e)
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g, gctx := errgroup.WithContext(runCtx)
+	g.Go(func() error { return httpx.Serve(gctx, issLn, iss.Handler(), httpx.DefaultTimeouts, logger) })
+	g.Go(func() error { return httpx.Serve(gctx, redLn, e, httpx.StreamingTimeouts, logger) })
+	g.Go(func() error { return red.Run(gctx) })
+	cleanups = append(cleanups, func() { cancel(); _ = g.Wait() })
+
+	// The redeemer answers 503 until it has read the directory.
+	deadline := time.Now().Add(30 * time.Second)
+	for !red.Loaded() {
+		if time.Now().After(deadline) {
+			return nil, errors.New("bench: the redeemer did not load the issuer directory within 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return &servers{
+		issuerURL: issURL, redeemerURL: redURL, km: km, dbURL: dbURL,
+		stop: func() error {
+			cancel()
+			err := g.Wait()
+			redStore.Close()
+			issStore.Close()
+			os.RemoveAll(dir)
+			if errors.Is(err, context.Canceled) {
+				err = nil
+			}
+			return err
+		},
+	}, nil
+}
+
+// signer returns the issuer's private key for the key whose truncated id
+// is given (in-process only).
+func (s *servers) signer(truncatedID uint8) (*rsa.PrivateKey, error) {
+	sk, _, err := s.km.Signer(truncatedID)
+	return sk, err
+}
