@@ -27,7 +27,7 @@ import (
 // hostile is one catalog entry.
 type hostile struct {
 	name   string
-	target string // "issuer" or "redeemer"
+	target string // "issuer", "redeemer" or "admin"
 	method string // default POST
 	path   string
 	header [][2]string // in order; a name may repeat
@@ -46,7 +46,9 @@ type hostile struct {
 // material is what the catalog is built from.
 type material struct {
 	issuer, redeemer string // base URLs
+	admin            string // base URL of the dev admin console
 	paid, pending    order
+	paidID           string // the paid order's id
 	pub              *rsa.PublicKey
 	ch               protocol.TokenChallenge
 	keyID            [protocol.KeyIDSize]byte
@@ -56,8 +58,11 @@ type material struct {
 }
 
 func (m material) url(target, path string) string {
-	if target == "issuer" {
+	switch target {
+	case "issuer":
 		return m.issuer + path
+	case "admin":
+		return m.admin + path
 	}
 	return m.redeemer + path
 }
@@ -72,10 +77,15 @@ func TestHostileCatalog(t *testing.T) {
 		{"postgres", func(t *testing.T) string { return testdb.New(t) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startDev(t, t.TempDir(), tc.dbURL(t))
+			adminAddr := freeAddr(t)
+			p := startDev(t, t.TempDir(), tc.dbURL(t), "--admin-addr", adminAddr)
 			m := newMaterial(t, p)
+			m.admin = "http://" + adminAddr
 			before := currentOrder(t, p.IssuerURL, m.paid)
+			m.paidID = before.ID
 			pendingBefore := currentOrder(t, p.IssuerURL, m.pending)
+			_, dir := do(t, http.MethodGet, p.IssuerURL+protocol.DirectoryPath, "", nil, nil)
+			keysBefore := directoryKeys(t, dir)
 
 			var cases []hostile
 			cases = append(cases, redeemerCases(m)...)
@@ -83,6 +93,7 @@ func TestHostileCatalog(t *testing.T) {
 			cases = append(cases, orderCases(m)...)
 			cases = append(cases, gatewayCases(m)...)
 			cases = append(cases, connCases(m)...)
+			cases = append(cases, adminCases(m)...)
 			if len(cases) < 50 {
 				t.Fatalf("the catalog has %d entries, want at least 50", len(cases))
 			}
@@ -96,7 +107,12 @@ func TestHostileCatalog(t *testing.T) {
 			}
 			t.Logf("%d hostile requests answered", len(cases))
 
-			// Changing nothing: credits, the pending order, the spent set.
+			// Changing nothing: credits, the pending order, the keys, the
+			// spent set.
+			_, dir = do(t, http.MethodGet, p.IssuerURL+protocol.DirectoryPath, "", nil, nil)
+			if keysAfter := directoryKeys(t, dir); strings.Join(keysAfter, ",") != strings.Join(keysBefore, ",") {
+				t.Fatalf("the issuer's keys changed under the catalog")
+			}
 			if got := currentOrder(t, p.IssuerURL, m.paid); got != before {
 				t.Fatalf("the paid order changed under the catalog:\nbefore %+v\nafter  %+v", before, got)
 			}
