@@ -35,7 +35,7 @@ func (s *Server) ordersPage(c echo.Context) error {
 	if strings.HasPrefix(q, "ord_") {
 		o, err = s.st.AdminGetOrder(ctx, q)
 	} else {
-		o, err = s.st.GetOrderByRef(ctx, q)
+		o, err = s.st.FindOrderByProviderRef(ctx, q)
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -21,8 +21,8 @@ type Redeemer struct {
 	challenge protocol.TokenChallenge
 	digest    [32]byte // challenge.Digest(), what every token must carry
 
-	keys atomic.Pointer[keySet] // nil until the first good directory
-	stats *stats                // aggregate counters (stats.go)
+	keys  atomic.Pointer[keySet] // nil until the first good directory
+	stats *stats                 // aggregate counters (stats.go)
 
 	refreshMu sync.Mutex // serialises Refresh; guards tracked
 	tracked   map[[protocol.KeyIDSize]byte]*trackedKey

@@ -75,8 +75,11 @@ type AdminAuthStore interface {
 type AdminOrderStore interface {
 	// AdminGetOrder is GetOrder without the secret hash; ErrNotFound if none.
 	AdminGetOrder(ctx context.Context, id string) (Order, error)
-	// FindOrderByProviderRef returns the newest order whose ProviderRef is
-	// ref (a Stripe Checkout Session id, …); ErrNotFound if none or ref is empty.
+	// FindOrderByProviderRef returns the order a payment provider's object
+	// belongs to (an OrderRef: PaymentIntent, subscription, invoice, charge)
+	// or, failing that, the newest order whose ProviderRef is ref (a Stripe
+	// Checkout Session id, a voucher batch id); ErrNotFound if none or ref is
+	// empty. It is PaymentStore.GetOrderByRef without the secret hash.
 	FindOrderByProviderRef(ctx context.Context, ref string) (Order, error)
 	// SetOrderStatus moves the order from one of the statuses in from to to
 	// and appends e to the audit log. ErrNotFound for an unknown order,

@@ -29,13 +29,15 @@ func (s *Store) AdminGetOrder(ctx context.Context, id string) (store.Order, erro
 	return o, wrap("sqlite: admin get order", err)
 }
 
-// FindOrderByProviderRef returns the newest order with this provider reference.
+// FindOrderByProviderRef returns the order of a payment reference, or the
+// newest order with this provider reference.
 func (s *Store) FindOrderByProviderRef(ctx context.Context, ref string) (store.Order, error) {
 	if ref == "" {
 		return store.Order{}, fmt.Errorf("sqlite: find order by provider ref: %w", store.ErrNotFound)
 	}
-	o, err := scanAdminOrder(s.r.QueryRowContext(ctx, `SELECT `+adminOrderColumns+` FROM orders
-		WHERE provider_ref = ? AND provider_ref <> '' ORDER BY created_at DESC, id LIMIT 1`, ref))
+	o, err := scanAdminOrder(s.r.QueryRowContext(ctx, `SELECT `+adminOrderColumns+` FROM orders WHERE id = coalesce(
+		(SELECT order_id FROM payment_refs WHERE ref = ?1),
+		(SELECT id FROM orders WHERE provider_ref = ?1 AND provider_ref <> '' ORDER BY created_at DESC, id LIMIT 1))`, ref))
 	return o, wrap("sqlite: find order by provider ref", err)
 }
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -249,6 +250,15 @@ func testAdminOrders(t *testing.T, s AdminBoth) {
 		t.Fatal(err)
 	}
 
+	// The PaymentIntent of the paid order, as a webhook links it.
+	if _, err := s.ApplyPaymentEvent(ctx, store.PaymentEvent{ID: "evt_admin", Provider: "stripe", Type: "x", At: t0},
+		func(ctx context.Context, tx store.PaymentTx) (string, string, error) {
+			_, err := tx.PutOrderRef(ctx, store.OrderRef{Ref: "pi_test_paid", OrderID: paid.ID, Kind: store.RefPaymentIntent, CreatedAt: t0})
+			return "paid", paid.ID, err
+		}); err != nil {
+		t.Fatal(err)
+	}
+
 	got, err := s.AdminGetOrder(ctx, paid.ID)
 	if err != nil || got.ID != paid.ID || got.Status != store.OrderPaid || got.CreditsTotal != 10 || got.SecretHash != nil {
 		t.Errorf("AdminGetOrder = %+v, %v; want the paid order without its secret hash", got, err)
@@ -256,7 +266,7 @@ func testAdminOrders(t *testing.T, s AdminBoth) {
 	if _, err := s.AdminGetOrder(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AdminGetOrder(unknown) = %v, want ErrNotFound", err)
 	}
-	for ref, want := range map[string]string{"cs_test_pending": "order-newer", "cs_unknown": "", "": ""} {
+	for ref, want := range map[string]string{"cs_test_pending": "order-newer", "pi_test_paid": "order-paid", "cs_unknown": "", "": ""} {
 		o, err := s.FindOrderByProviderRef(ctx, ref)
 		if want == "" {
 			if !errors.Is(err, store.ErrNotFound) {
@@ -347,6 +357,11 @@ func testAdminOrders(t *testing.T, s AdminBoth) {
 // errAny marks a step that must fail, with any error.
 var errAny = errors.New("any error")
 
+// ic is an IssuedCount.
+func ic(day time.Time, epoch, tokens int64) store.IssuedCount {
+	return store.IssuedCount{Day: day, Epoch: epoch, Tokens: tokens}
+}
+
 func testIssuedTokens(t *testing.T, s AdminBoth) {
 	ctx := t.Context()
 	day := func(d int) time.Time { return time.Date(2026, 3, 1+d, 0, 0, 0, 0, time.UTC) }
@@ -387,9 +402,9 @@ func testIssuedTokens(t *testing.T, s AdminBoth) {
 		want  []store.IssuedCount
 	}{
 		{day(-1), []store.IssuedCount{
-			{day(-1), 0, 8}, {day(0), 1, 7}, {day(1), 1, 0}, {day(2), 1, 5}, {day(2), 2, 6}, {day(3), 2, 7},
+			ic(day(-1), 0, 8), ic(day(0), 1, 7), ic(day(1), 1, 0), ic(day(2), 1, 5), ic(day(2), 2, 6), ic(day(3), 2, 7),
 		}},
-		{day(2), []store.IssuedCount{{day(2), 1, 5}, {day(2), 2, 6}, {day(3), 2, 7}}},
+		{day(2), []store.IssuedCount{ic(day(2), 1, 5), ic(day(2), 2, 6), ic(day(3), 2, 7)}},
 		{day(4), nil},
 	}
 	for _, tt := range tests {
