@@ -175,6 +175,27 @@ func (v *validator) httpURL(field, s string) {
 	}
 }
 
+// minStatsToken is the shortest stats token the redeemer accepts.
+const minStatsToken = 32
+
+// secret reads the optional secret file at path into its value; minLen > 0
+// requires at least that many characters.
+func (v *validator) secret(field, path string, minLen int) string {
+	if path == "" {
+		return ""
+	}
+	s, err := readSecret(path)
+	if err != nil {
+		v.add(field, err.Error())
+		return ""
+	}
+	if len(s) < minLen {
+		v.add(field, fmt.Sprintf("%s holds %d characters; at least %d are needed (make one with: head -c 32 /dev/urandom | base64)", path, len(s), minLen))
+		return ""
+	}
+	return s
+}
+
 func (v *validator) nonNegative(field string, d time.Duration) {
 	if d < 0 {
 		v.add(field, "negative")

@@ -21,6 +21,10 @@ func secrets(t *testing.T) string {
 	write(t, dir, "db_url", "postgres://blindpass@db:5432/blindpass\n")
 	write(t, dir, "api_key", "sk-test\n")
 	write(t, dir, "empty", "  \n")
+	write(t, dir, "stats_token", "0123456789abcdef0123456789abcdef\n")
+	write(t, dir, "short_token", "0123456789\n")
+	write(t, dir, "plans.yaml", "plans:\n  - {id: starter, name: Starter, kind: pack, tokens: 100, price: 500, currency: eur, stripe_price: price_1}\n")
+	write(t, dir, "bad_plans.yaml", "plans:\n  - {id: Starter!, kind: pack}\n")
 	return dir
 }
 
@@ -91,6 +95,44 @@ func TestLoadIssuer(t *testing.T) {
 			name:    "bad duration",
 			yaml:    issuerYAML + "shutdown_timeout: soon\n",
 			wantErr: []string{"line 6", "soon"},
+		},
+		{
+			name: "payments: stripe with its secret files and plans",
+			yaml: issuerYAML + "payments:\n  provider: stripe\n  plans_file: $S/plans.yaml\n  stripe:\n    success_url: https://x.example/ok\n    cancel_url: https://x.example/no\n    secret_key_file: $S/api_key\n    webhook_secret_file: $S/api_key\n",
+			check: func(t *testing.T, c *Issuer) {
+				if c.Payments.Provider != PaymentsStripe || c.Payments.Stripe.SecretKeyFile == "" {
+					t.Errorf("payments = %+v", c.Payments)
+				}
+			},
+		},
+		{
+			name: "payments default to vouchers only",
+			yaml: issuerYAML,
+			check: func(t *testing.T, c *Issuer) {
+				if c.Payments.Provider != PaymentsNone {
+					t.Errorf("provider = %q", c.Payments.Provider)
+				}
+			},
+		},
+		{
+			name:    "payments: stripe without its settings",
+			yaml:    issuerYAML + "payments: {provider: stripe}\n",
+			wantErr: []string{"payments.stripe.success_url: required", "payments.stripe.cancel_url: required", "payments.stripe.secret_key_file: required", "payments.stripe.webhook_secret_file: required"},
+		},
+		{
+			name:    "payments: stripe secret file missing",
+			yaml:    issuerYAML + "payments:\n  provider: stripe\n  stripe: {success_url: https://x.example/ok, cancel_url: https://x.example/no, secret_key_file: $S/nope, webhook_secret_file: $S/api_key}\n",
+			wantErr: []string{"payments.stripe.secret_key_file:", "no such file"},
+		},
+		{
+			name:    "payments: dev checkout refused and a bad plans file",
+			yaml:    issuerYAML + "payments: {provider: dev, plans_file: $S/bad_plans.yaml}\n",
+			wantErr: []string{`payments.provider: "dev" checkout is free`, "payments.plans_file:"},
+		},
+		{
+			name:    "payments: stripe settings without stripe",
+			yaml:    issuerYAML + "payments:\n  stripe: {success_url: https://x.example/ok}\n",
+			wantErr: []string{`payments.stripe: set while payments.provider is not "stripe"`},
 		},
 		{
 			name:    "a key given twice",

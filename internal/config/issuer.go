@@ -25,6 +25,8 @@ type Issuer struct {
 	KEKFile string `yaml:"kek_file"`
 	// Keys is the key schedule; zero fields take the defaults.
 	Keys KeySchedule `yaml:"keys"`
+	// Payments is how new orders are paid and which plans are sold.
+	Payments Payments `yaml:"payments"`
 	// Database is the issuer's database.
 	Database Database `yaml:"database"`
 	// Log is the log format and level.
@@ -92,6 +94,7 @@ func (c *Issuer) validate() error {
 		}
 		c.KEK = kek
 	}
+	c.Payments.check(v)
 	c.Database.check(v, "database")
 	c.Log.check(v)
 	return v.err()

@@ -33,6 +33,9 @@ type Redeemer struct {
 	// DropAfterAbsent is how long a key must be gone from the directory
 	// before its spent tokens are dropped (default 24h).
 	DropAfterAbsent time.Duration `yaml:"drop_after_absent"`
+	// StatsTokenFile holds the bearer token (32 characters or more) the
+	// admin console presents to GET /internal/stats; empty: no such route.
+	StatsTokenFile string `yaml:"stats_token_file"`
 	// Database is the redeemer's database (the spent-token set).
 	Database Database `yaml:"database"`
 	// Gateway is the premium model proxy; without models it is off and the
@@ -40,6 +43,9 @@ type Redeemer struct {
 	Gateway gateway.Config `yaml:"gateway"`
 	// Log is the log format and level.
 	Log Log `yaml:"log"`
+
+	// StatsToken is read from StatsTokenFile by Load.
+	StatsToken string `yaml:"-"`
 }
 
 // GatewayEnabled reports whether the premium routes are served.
@@ -77,6 +83,7 @@ func (c *Redeemer) validate() error {
 	if c.MaxTokensPerRequest < 0 {
 		v.add("max_tokens_per_request", "negative")
 	}
+	c.StatsToken = v.secret("stats_token_file", c.StatsTokenFile, minStatsToken)
 	c.Database.check(v, "database")
 	if c.GatewayEnabled() {
 		if err := c.Gateway.Validate(); err != nil {

@@ -74,6 +74,20 @@ func TestLoadRedeemer(t *testing.T) {
 			wantErr: []string{"gateway.upstreams[0].api_key_file:", "is empty"},
 		},
 		{
+			name: "stats token",
+			yaml: redeemerYAML + "stats_token_file: $S/stats_token\n",
+			check: func(t *testing.T, c *Redeemer) {
+				if c.StatsToken != "0123456789abcdef0123456789abcdef" {
+					t.Errorf("stats token %q", c.StatsToken)
+				}
+			},
+		},
+		{
+			name:    "stats token too short",
+			yaml:    redeemerYAML + "stats_token_file: $S/short_token\n",
+			wantErr: []string{"stats_token_file:", "at least 32"},
+		},
+		{
 			name:    "bad origin",
 			yaml:    strings.Replace(redeemerYAML, "[chat.example]", `["a,b"]`, 1),
 			wantErr: []string{`origins[0]: "a,b"`},
@@ -155,18 +169,36 @@ func TestLoadRedeemer(t *testing.T) {
 }
 
 func TestLoadAdmin(t *testing.T) {
-	dir := secrets(t)
-	path := write(t, t.TempDir(), "admin.yaml", expand("issuer_url: http://issuer:8700\nredeemer_url: http://redeemer:8701\ndatabase: {url_file: $S/db_url}\n", dir))
-	c, err := LoadAdmin(path, Env{"BLINDPASS_ADMIN_METRICS_ADDR": ":9702"})
-	if err != nil {
-		t.Fatal(err)
+	const adminYAML = "public_url: https://admin.example\nkek_file: $S/kek\nredeemer_url: http://redeemer:8701\nstats_token_file: $S/stats_token\ndatabase: {url_file: $S/db_url}\n"
+	tests := []struct {
+		name    string
+		yaml    string
+		env     Env
+		wantErr []string
+	}{
+		{name: "complete", yaml: adminYAML, env: Env{"BLINDPASS_ADMIN_METRICS_ADDR": ":9702"}},
+		{name: "without redeemer statistics", yaml: "public_url: https://admin.example\nkek_file: $S/kek\ndatabase: {data_dir: /tmp/x}\n"},
+		{
+			name:    "missing fields",
+			yaml:    "redeemer_url: redeemer:8701\n",
+			wantErr: []string{"public_url: required", "kek_file: required", "redeemer_url: redeemer_url and stats_token_file go together", "database: required"},
+		},
+		{
+			name:    "stats token too short",
+			yaml:    strings.Replace(adminYAML, "$S/stats_token", "$S/short_token", 1),
+			wantErr: []string{"stats_token_file:", "holds 10 characters; at least 32"},
+		},
 	}
-	if c.Listen != DefaultAdminListen || c.MetricsAddr != ":9702" || c.Database.URL == "" {
-		t.Errorf("config = %+v", c)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := secrets(t)
+			c, err := LoadAdmin(write(t, t.TempDir(), "admin.yaml", expand(tt.yaml, dir)), tt.env)
+			checkResult(t, err, tt.wantErr)
+			if err == nil && (len(c.KEK) == 0 || c.Listen != DefaultAdminListen || (c.RedeemerURL != "" && len(c.StatsToken) != 32)) {
+				t.Errorf("config = %+v", c)
+			}
+		})
 	}
-	path = write(t, t.TempDir(), "admin.yaml", "redeemer_url: redeemer:8701\n")
-	_, err = LoadAdmin(path, nil)
-	checkResult(t, err, []string{"issuer_url: required", `redeemer_url: "redeemer:8701" must be an absolute http(s) URL`, "database: required"})
 }
 
 // TestEnvNames pins the naming scheme and checks that every field has a
@@ -177,9 +209,9 @@ func TestEnvNames(t *testing.T) {
 		cfg  any
 		want []string
 	}{
-		{"issuer", &Issuer{}, []string{"BLINDPASS_ISSUER_LISTEN", "BLINDPASS_ISSUER_METRICS_ADDR", "BLINDPASS_ISSUER_PUBLIC_URL", "BLINDPASS_ISSUER_KEK_FILE", "BLINDPASS_ISSUER_KEYS_ISSUE_PERIOD", "BLINDPASS_ISSUER_DATABASE_URL_FILE", "BLINDPASS_ISSUER_LOG_LEVEL"}},
+		{"issuer", &Issuer{}, []string{"BLINDPASS_ISSUER_PAYMENTS_STRIPE_WEBHOOK_SECRET_FILE", "BLINDPASS_ISSUER_LISTEN", "BLINDPASS_ISSUER_METRICS_ADDR", "BLINDPASS_ISSUER_PUBLIC_URL", "BLINDPASS_ISSUER_KEK_FILE", "BLINDPASS_ISSUER_KEYS_ISSUE_PERIOD", "BLINDPASS_ISSUER_DATABASE_URL_FILE", "BLINDPASS_ISSUER_LOG_LEVEL"}},
 		{"redeemer", &Redeemer{}, []string{"BLINDPASS_REDEEMER_ORIGINS", "BLINDPASS_REDEEMER_GATEWAY_UPSTREAMS", "BLINDPASS_REDEEMER_GATEWAY_UPSTREAMS_<i>_API_KEY_FILE", "BLINDPASS_REDEEMER_GATEWAY_MODELS_<i>_COST", "BLINDPASS_REDEEMER_GATEWAY_FIRST_BYTE_TIMEOUT"}},
-		{"admin", &Admin{}, []string{"BLINDPASS_ADMIN_ISSUER_URL", "BLINDPASS_ADMIN_REDEEMER_URL", "BLINDPASS_ADMIN_DATABASE_DATA_DIR"}},
+		{"admin", &Admin{}, []string{"BLINDPASS_ADMIN_PUBLIC_URL", "BLINDPASS_ADMIN_REDEEMER_URL", "BLINDPASS_ADMIN_STATS_TOKEN_FILE", "BLINDPASS_ADMIN_DATABASE_DATA_DIR"}},
 	}
 	for _, r := range roles {
 		names := envNames(r.role, r.cfg)

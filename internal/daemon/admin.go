@@ -28,6 +28,7 @@ func newAdminCmd() *cobra.Command {
 		redeemerURL    string
 		statsTokenFile string
 		jsonLogs       bool
+		configFile     string
 	)
 	cmd := &cobra.Command{
 		Use:   "admin",
@@ -46,6 +47,9 @@ statistics come from its GET /internal/stats with the token in --stats-token-fil
   blindpassd admin add-user alice`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configFile != "" {
+				return runAdminConfig(cmd, configFile)
+			}
 			if publicURL == "" {
 				return usageError{errors.New("--public-url is required (the URL operators open the console at)")}
 			}
@@ -57,6 +61,7 @@ statistics come from its GET /internal/stats with the token in --stats-token-fil
 		},
 	}
 	f := cmd.Flags()
+	f.StringVarP(&configFile, "config", "c", "", "configuration file (YAML, see deploy/config/admin.yaml); the other flags are then refused")
 	st.register(f)
 	f.StringVar(&addr, "addr", "127.0.0.1:8702", "listen address")
 	f.StringVar(&publicURL, "public-url", "", "base URL operators open, e.g. https://admin.example (required)")

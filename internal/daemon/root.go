@@ -47,8 +47,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
   migrate    apply the database migrations
   keys       list or rotate the issuer's key epochs
 
-Environment: BLINDPASS_DATABASE_URL (Postgres URL; empty = embedded SQLite in the
-data directory), BLINDPASS_DATA_DIR, BLINDPASS_KEK_FILE (key-encryption key file).`,
+In production each role takes --config FILE (YAML; examples in deploy/config) and every
+key of it can be overridden by BLINDPASS_<ROLE>_<KEY>, e.g. BLINDPASS_ISSUER_PUBLIC_URL.
+The roles serve /healthz and /readyz, and Prometheus /metrics and /debug/pprof on their
+metrics_addr; SIGTERM drains in-flight requests and streams. See docs/operating.md.
+
+Environment for the flags of dev, migrate and keys: BLINDPASS_DATABASE_URL (Postgres URL;
+empty = embedded SQLite in the data directory), BLINDPASS_DATA_DIR, BLINDPASS_KEK_FILE.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

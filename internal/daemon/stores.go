@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/blindpass/blindpass/internal/config"
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/internal/store/postgres"
 	"github.com/blindpass/blindpass/internal/store/sqlite"
@@ -22,21 +23,24 @@ type storage struct {
 	kekFile     string
 }
 
-// The environment is read here and nowhere else.
+// register adds the storage flags; their defaults come from the environment
+// (read by package config, the one place that reads it).
 func (s *storage) register(fs *pflag.FlagSet) {
-	fs.StringVar(&s.dataDir, "data-dir", envOr("BLINDPASS_DATA_DIR", "./blindpass-data"),
+	env := config.StorageFlagDefaults(config.OSEnv())
+	fs.StringVar(&s.dataDir, "data-dir", env.DataDir,
 		"directory for the embedded store and the dev key-encryption key (env BLINDPASS_DATA_DIR)")
-	fs.StringVar(&s.databaseURL, "database-url", os.Getenv("BLINDPASS_DATABASE_URL"),
+	fs.StringVar(&s.databaseURL, "database-url", env.DatabaseURL,
 		"Postgres URL; empty = embedded SQLite in --data-dir (env BLINDPASS_DATABASE_URL)")
-	fs.StringVar(&s.kekFile, "kek-file", os.Getenv("BLINDPASS_KEK_FILE"),
+	fs.StringVar(&s.kekFile, "kek-file", env.KEKFile,
 		"file with the base64 32-byte key that encrypts issuer private keys at rest; default <data-dir>/kek (env BLINDPASS_KEK_FILE)")
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// database is the storage flags as a role configuration's database.
+func (s *storage) database() config.Database {
+	if s.postgres() {
+		return config.Database{URL: s.databaseURL}
 	}
-	return def
+	return config.Database{DataDir: s.dataDir}
 }
 
 func (s *storage) postgres() bool { return s.databaseURL != "" }

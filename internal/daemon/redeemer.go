@@ -1,0 +1,91 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/blindpass/blindpass/gateway"
+	"github.com/blindpass/blindpass/internal/config"
+	"github.com/blindpass/blindpass/internal/httpx"
+	"github.com/blindpass/blindpass/internal/metrics"
+	"github.com/blindpass/blindpass/redeemer"
+)
+
+var errNoDirectory = errors.New("the issuer directory has not been loaded yet")
+
+// newRedeemerRole opens the redeemer's store and builds the redeemer, the
+// premium gateway (when cfg has models), health checks and metrics.
+func newRedeemerRole(ctx context.Context, cfg *config.Redeemer, logger *slog.Logger) (_ *role, err error) {
+	r := newRole("redeemer", logger)
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	st, pool, err := openDatabase(ctx, cfg.Database, "redeemer.db")
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, func() { _ = st.Close() })
+
+	red, err := redeemer.New(redeemer.Config{
+		IssuerURL:           cfg.IssuerURL,
+		IssuerName:          cfg.IssuerName,
+		Origins:             cfg.Origins,
+		RefreshInterval:     cfg.RefreshInterval,
+		ReplayWindow:        cfg.ReplayWindow,
+		MaxTokensPerRequest: cfg.MaxTokensPerRequest,
+		DropAfterAbsent:     cfg.DropAfterAbsent,
+		StatsToken:          cfg.StatsToken,
+	}, st, logger, time.Now)
+	if err != nil {
+		return nil, err
+	}
+
+	m, err := metrics.New(r.registry, metrics.Routes{Redemption: redeemer.RedeemPath})
+	if err != nil {
+		return nil, err
+	}
+	if err := metrics.Gauge(r.registry, "blindpass_redeemer_directory_loaded",
+		"1 once the issuer directory has been loaded, else 0.", func() float64 { return boolFloat(red.Loaded()) }); err != nil {
+		return nil, err
+	}
+	if pool != nil {
+		r.registry.MustRegister(metrics.NewPoolCollector("redeemer", pool.Stat))
+	}
+
+	e := httpx.NewEcho(logger)
+	e.Use(httpx.Observe(m.ObserveRequest))
+	red.Register(e)
+	if cfg.GatewayEnabled() {
+		gw, err := gateway.New(cfg.Gateway, countingSpender{Spender: red, m: m}, logger)
+		if err != nil {
+			return nil, err
+		}
+		gw.Register(e)
+	}
+	r.handler = httpx.WithHealth(e,
+		httpx.Check{Name: "database", Fn: st.Ping},
+		httpx.Check{Name: "directory", Fn: func(context.Context) error {
+			if !red.Loaded() {
+				return errNoDirectory
+			}
+			return nil
+		}})
+	r.tasks = append(r.tasks, red.Run)
+	if err := r.listen(cfg.Server, httpx.StreamingTimeouts); err != nil {
+		return nil, err
+	}
+	logger.Info("redeemer ready", "issuer_url", cfg.IssuerURL, "origins", cfg.Origins,
+		"gateway_models", len(cfg.Gateway.Models), "state", describeDatabase(cfg.Database))
+	return r, nil
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
