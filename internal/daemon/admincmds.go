@@ -96,7 +96,7 @@ from the database, and give every issuer replica the same file.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(list, rotate, createKEK)
+	cmd.AddCommand(list, rotate, createKEK, newCopyKEKCmd())
 	return cmd
 }
 

@@ -55,10 +55,14 @@ Postgres database already migrated with 'blindpassd migrate'. The flags below, w
 				if err != nil {
 					return err
 				}
+				db, err := st.database()
+				if err != nil {
+					return err
+				}
 				cfg = &config.Issuer{
 					Server:    config.Server{Listen: addr, MetricsAddr: metricsAddr},
 					PublicURL: publicURL, Name: name, MaxBatch: maxBatch,
-					Database: st.database(), KEK: kek,
+					Database: db, KEK: kek,
 					Log: logFormat(jsonLogs),
 				}
 			}
@@ -121,10 +125,14 @@ the verification API only.`,
 				if issuerURL == "" || len(origins) == 0 {
 					return usageError{errors.New("--issuer-url and --origin are required, or give --config")}
 				}
+				db, err := st.database()
+				if err != nil {
+					return err
+				}
 				cfg = &config.Redeemer{
 					Server:    config.Server{Listen: addr, MetricsAddr: metricsAddr},
 					IssuerURL: issuerURL, Origins: origins,
-					Database: st.database(),
+					Database: db,
 					Log:      logFormat(jsonLogs),
 				}
 				if statsToken != "" {

@@ -71,6 +71,7 @@ empty = embedded SQLite in the data directory), BLINDPASS_DATA_DIR, BLINDPASS_KE
 		newAdminCmd(),
 		newBenchCmd(),
 		newVouchersCmd(),
+		newProbeCmd(),
 	)
 	return root
 }

@@ -20,6 +20,7 @@ import (
 type storage struct {
 	dataDir     string
 	databaseURL string
+	urlFile     string // --database-url-file: read into databaseURL by resolve
 	kekFile     string
 }
 
@@ -31,16 +32,37 @@ func (s *storage) register(fs *pflag.FlagSet) {
 		"directory for the embedded store and the dev key-encryption key (env BLINDPASS_DATA_DIR)")
 	fs.StringVar(&s.databaseURL, "database-url", env.DatabaseURL,
 		"Postgres URL; empty = embedded SQLite in --data-dir (env BLINDPASS_DATABASE_URL)")
+	fs.StringVar(&s.urlFile, "database-url-file", env.DatabaseURLFile,
+		"file holding the Postgres URL, instead of --database-url (env BLINDPASS_DATABASE_URL_FILE)")
 	fs.StringVar(&s.kekFile, "kek-file", env.KEKFile,
 		"file with the base64 32-byte key that encrypts issuer private keys at rest; default <data-dir>/kek (env BLINDPASS_KEK_FILE)")
 }
 
-// database is the storage flags as a role configuration's database.
-func (s *storage) database() config.Database {
-	if s.postgres() {
-		return config.Database{URL: s.databaseURL}
+// resolve reads --database-url-file, if given, into the database URL.
+func (s *storage) resolve() error {
+	if s.urlFile == "" {
+		return nil
 	}
-	return config.Database{DataDir: s.dataDir}
+	if s.databaseURL != "" {
+		return usageError{fmt.Errorf("--database-url and --database-url-file are both set (also from BLINDPASS_DATABASE_URL and BLINDPASS_DATABASE_URL_FILE); give one")}
+	}
+	u, err := config.ReadSecretFile(s.urlFile)
+	if err != nil {
+		return fmt.Errorf("--database-url-file: %w", err)
+	}
+	s.databaseURL, s.urlFile = u, ""
+	return nil
+}
+
+// database is the storage flags as a role configuration's database.
+func (s *storage) database() (config.Database, error) {
+	if err := s.resolve(); err != nil {
+		return config.Database{}, err
+	}
+	if s.postgres() {
+		return config.Database{URL: s.databaseURL}, nil
+	}
+	return config.Database{DataDir: s.dataDir}, nil
 }
 
 func (s *storage) postgres() bool { return s.databaseURL != "" }
@@ -77,6 +99,9 @@ func (st *stores) Close() {
 }
 
 func (s *storage) open(ctx context.Context, wantIssuer, wantRedeemer, migrate bool) (*stores, error) {
+	if err := s.resolve(); err != nil {
+		return nil, err
+	}
 	out := &stores{}
 	if s.postgres() {
 		pg, err := postgres.Open(ctx, s.databaseURL)
