@@ -8,7 +8,7 @@ type FlagDefaults struct {
 	DatabaseURL string // BLINDPASS_DATABASE_URL, empty = embedded SQLite
 	// DatabaseURLFile is BLINDPASS_DATABASE_URL_FILE: a file holding the URL.
 	DatabaseURLFile string
-	KEKFile     string // BLINDPASS_KEK_FILE, default <data-dir>/kek
+	KEKFile         string // BLINDPASS_KEK_FILE, default <data-dir>/kek
 }
 
 // DefaultDataDir is the data directory when neither flag nor environment
