@@ -130,9 +130,14 @@ func TestLoadIssuer(t *testing.T) {
 			wantErr: []string{`payments.provider: "dev" checkout is free`, "payments.plans_file:"},
 		},
 		{
-			name:    "payments: stripe settings without stripe",
-			yaml:    issuerYAML + "payments:\n  stripe: {success_url: https://x.example/ok}\n",
-			wantErr: []string{`payments.stripe: set while payments.provider is not "stripe"`},
+			name: "payments: the environment turns a file's Stripe off",
+			yaml: issuerYAML + "payments:\n  provider: stripe\n  stripe: {success_url: https://x.example/ok, secret_key_file: /nonexistent}\n",
+			env:  Env{"BLINDPASS_ISSUER_PAYMENTS_PROVIDER": "none"},
+			check: func(t *testing.T, c *Issuer) {
+				if c.Payments.Provider != PaymentsNone {
+					t.Errorf("provider %q", c.Payments.Provider)
+				}
+			},
 		},
 		{
 			name:    "a key given twice",

@@ -50,11 +50,10 @@ func (p *Payments) check(v *validator) {
 			v.add("payments.plans_file", err.Error())
 		}
 	}
+	// The stripe section is ignored unless the provider is stripe, so that
+	// BLINDPASS_ISSUER_PAYMENTS_PROVIDER=none can turn a file's Stripe off.
 	s := p.Stripe
 	if p.Provider != PaymentsStripe {
-		if s != (Stripe{}) {
-			v.add("payments.stripe", `set while payments.provider is not "stripe"`)
-		}
 		return
 	}
 	v.httpURL("payments.stripe.success_url", s.SuccessURL)
