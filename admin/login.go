@@ -51,6 +51,9 @@ func (s *Server) login(c echo.Context) error {
 	if len(name) > 64 {
 		name = name[:64]
 	}
+	if strings.ContainsRune(name, 0) {
+		name = "" // no operator has such a name; Postgres text cannot even hold a NUL (it was a 500)
+	}
 	now := s.now().UTC()
 	if ok, retry := s.limiter.allow(name, now); !ok {
 		s.audit(ctx, "anonymous", "admin.login.limited", s.loginSubject(ctx, name), "")
