@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,7 +103,7 @@ func TestFaultPostgresOutageUnderLoad(t *testing.T) {
 							log.ok.Add(1)
 							left.Add(-1)
 						default:
-							log.fail("token " + itoa(i) + ": unexpected answer " + itoa(status) + " " + string(body))
+							log.fail("token " + strconv.Itoa(i) + ": unexpected answer " + strconv.Itoa(status) + " " + string(body))
 							left.Add(-1)
 						}
 						time.Sleep(5 * time.Millisecond)
@@ -129,7 +130,7 @@ func TestFaultPostgresOutageUnderLoad(t *testing.T) {
 			wantUnavailable(t, "redeem, database down", resp, body)
 			viaGateway := tokens[next]
 			next++
-			resp, body = chat(t, p.RedeemerURL, viaGateway)
+			resp, body = chatOnce(t, p.RedeemerURL, viaGateway)
 			wantUnavailable(t, "gateway, database down", resp, body)
 			resp, body = do(t, http.MethodGet, p.IssuerURL+"/v1/orders/current", "", nil, o.bearer())
 			wantUnavailable(t, "issuer order status, database down", resp, body)
@@ -153,7 +154,7 @@ func TestFaultPostgresOutageUnderLoad(t *testing.T) {
 			expectStatus(t, "token refused while down, presented after recovery", resp, body, http.StatusOK)
 			resp, body = redeem(t, p.RedeemerURL, during)
 			expectStatus(t, "the same token again", resp, body, http.StatusConflict)
-			resp, body = chat(t, p.RedeemerURL, viaGateway)
+			resp, body = chatOnce(t, p.RedeemerURL, viaGateway)
 			expectStatus(t, "gateway after recovery", resp, body, http.StatusOK)
 			resp, body = redeem(t, p.RedeemerURL, viaGateway)
 			expectStatus(t, "the gateway's token again", resp, body, http.StatusConflict)
@@ -192,8 +193,8 @@ func wantUnavailable(t *testing.T, what string, resp *http.Response, body []byte
 	}
 }
 
-// chat asks the dev gateway's paid model once, paying with tok.
-func chat(t *testing.T, redeemerURL string, tok protocol.Token) (*http.Response, []byte) {
+// chatOnce asks the dev gateway's paid model once, paying with tok.
+func chatOnce(t *testing.T, redeemerURL string, tok protocol.Token) (*http.Response, []byte) {
 	t.Helper()
 	body := []byte(`{"model":"blindpass-pro","messages":[{"role":"user","content":"hello"}]}`)
 	return do(t, http.MethodPost, redeemerURL+"/v1/chat/completions", "application/json", body,
@@ -212,9 +213,4 @@ func buyOrderBody(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

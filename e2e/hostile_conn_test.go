@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,6 +89,8 @@ func TestHostileSlowClients(t *testing.T) {
 				// Everything the server sends until it closes the connection.
 				all, err := io.ReadAll(conn)
 				switch {
+				case errors.Is(err, syscall.ECONNRESET):
+					closed <- "reset" // closed with our unread bytes pending
 				case err != nil && !errors.Is(err, net.ErrClosed):
 					closed <- "read error: " + err.Error()
 				case len(all) > 0:

@@ -48,7 +48,7 @@ func gatewayCases(m material) []hostile {
 		g("completions unknown model", "/v1/completions", js, one, `{"model":"../../admin"}`, 404, "unknown-model"),
 		{name: "gateway/GET chat", target: "redeemer", method: http.MethodGet, path: chat, want: 405},
 		{name: "gateway/POST models", target: "redeemer", path: "/v1/models", body: bytes.Repeat([]byte("x"), 10), want: 405},
-		{name: "gateway/unknown route", target: "redeemer", path: "/v1/images/generations", header: auth(tokenAuth(good)), body: []byte(pro), want: 404},
-		{name: "gateway/upstream path trick", target: "redeemer", path: "/v1/chat/completions/../../admin", header: auth(tokenAuth(good)), body: []byte(pro), want: 404},
+		{name: "gateway/unknown route", target: "redeemer", path: "/v1/images/generations", header: authHeader(tokenAuth(good)), body: []byte(pro), want: 404},
+		{name: "gateway/upstream path trick", target: "redeemer", path: "/v1/chat/completions/../../admin", header: authHeader(tokenAuth(good)), body: []byte(pro), want: 404},
 	}
 }

@@ -25,7 +25,7 @@ func varintBytes(v uint64, n int) []byte {
 	return out
 }
 
-func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+func joinBytes(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // issuerCases: the token request URI, the other issuer routes, dev checkout
 // and the payment webhooks (404 where no provider is configured).
@@ -56,7 +56,7 @@ func issuerCases(t *testing.T, m material) []hostile {
 		}
 		return b
 	})
-	voprf := concat([]byte{0x00, 0x01, single[2]}, bytes.Repeat([]byte{2}, 49))
+	voprf := joinBytes([]byte{0x00, 0x01, single[2]}, bytes.Repeat([]byte{2}, 49))
 	hundred := bytes.Repeat(single, 100)
 	stdSecret := "Bearer " + base64.StdEncoding.EncodeToString(forceStdChars(m.paid.Secret))
 	unknown := make([]byte, 32)
@@ -96,33 +96,33 @@ func issuerCases(t *testing.T, m material) []hostile {
 		tr("blinded message above the modulus", paid, one, overModulus, 422, "invalid-blinded-message"),
 		tr("empty batch", paid, batch, []byte{0}, 400, "empty-batch"),
 		tr("batch without a length", paid, batch, nil, 400, ""),
-		tr("varint claims 1000 bytes", paid, batch, concat(varintBytes(1000, 2), single), 400, "malformed-token-request"),
-		tr("varint claims fewer bytes than sent", paid, batch, concat(varintBytes(uint64(n-1), 2), single), 400, "malformed-token-request"),
-		tr("varint not minimal", paid, batch, concat(varintBytes(uint64(n), 4), single), 400, "malformed-token-request"),
-		tr("varint of 2^62-1", paid, batch, concat(varintBytes(1<<62-1, 8), single), 400, ""),
+		tr("varint claims 1000 bytes", paid, batch, joinBytes(varintBytes(1000, 2), single), 400, "malformed-token-request"),
+		tr("varint claims fewer bytes than sent", paid, batch, joinBytes(varintBytes(uint64(n-1), 2), single), 400, "malformed-token-request"),
+		tr("varint not minimal", paid, batch, joinBytes(varintBytes(uint64(n), 4), single), 400, "malformed-token-request"),
+		tr("varint of 2^62-1", paid, batch, joinBytes(varintBytes(1<<62-1, 8), single), 400, ""),
 		tr("varint cut short", paid, batch, []byte{0xc0, 0x00, 0x01}, 400, "malformed-token-request"),
-		tr("trailing byte after the batch", paid, batch, concat(varintBytes(uint64(n), 2), single, []byte{0}), 400, "malformed-token-request"),
-		tr("second element truncated", paid, batch, concat(varintBytes(uint64(2*n-10), 2), single, single[:n-10]), 400, "malformed-token-request"),
-		tr("VOPRF element", paid, batch, concat(varintBytes(uint64(len(voprf)), 1), voprf), 422, "unsupported-token-type"),
-		tr("unknown element type", paid, batch, concat(varintBytes(uint64(n), 2), withType(single, 0x7777)), 0, ""),
-		tr("one element for another key", paid, batch, concat(varintBytes(uint64(2*n), 2), single, otherKey), 422, "unknown-token-key"),
-		tr("one element above the modulus", paid, batch, concat(varintBytes(uint64(2*n), 2), single, overModulus), 422, "invalid-blinded-message"),
-		tr("101 requests", paid, batch, concat(varintBytes(uint64(101*n), 4), bytes.Repeat(single, 101)), 413, ""),
-		tr("1 MB batch", paid, batch, concat(varintBytes(1<<20, 4), make([]byte, 1<<20)), 413, ""),
-		tr("more requests than credit", paid, batch, concat(varintBytes(uint64(len(hundred)), 4), hundred), 402, "insufficient-credit"),
+		tr("trailing byte after the batch", paid, batch, joinBytes(varintBytes(uint64(n), 2), single, []byte{0}), 400, "malformed-token-request"),
+		tr("second element truncated", paid, batch, joinBytes(varintBytes(uint64(2*n-10), 2), single, single[:n-10]), 400, "malformed-token-request"),
+		tr("VOPRF element", paid, batch, joinBytes(varintBytes(uint64(len(voprf)), 1), voprf), 422, "unsupported-token-type"),
+		tr("unknown element type", paid, batch, joinBytes(varintBytes(uint64(n), 2), withType(single, 0x7777)), 0, ""),
+		tr("one element for another key", paid, batch, joinBytes(varintBytes(uint64(2*n), 2), single, otherKey), 422, "unknown-token-key"),
+		tr("one element above the modulus", paid, batch, joinBytes(varintBytes(uint64(2*n), 2), single, overModulus), 422, "invalid-blinded-message"),
+		tr("101 requests", paid, batch, joinBytes(varintBytes(uint64(101*n), 4), bytes.Repeat(single, 101)), 413, ""),
+		tr("1 MB batch", paid, batch, joinBytes(varintBytes(1<<20, 4), make([]byte, 1<<20)), 413, ""),
+		tr("more requests than credit", paid, batch, joinBytes(varintBytes(uint64(len(hundred)), 4), hundred), 402, "insufficient-credit"),
 		tr("empty Idempotency-Key", paid, one, single, 400, "bad-idempotency-key", idem("")...),
 		tr("Idempotency-Key of 256 bytes", paid, one, single, 400, "bad-idempotency-key", idem(strings.Repeat("k", 256))...),
 		tr("Idempotency-Key with a space", paid, one, single, 400, "bad-idempotency-key", idem("a b")...),
 		tr("Idempotency-Key not ASCII", paid, one, single, 400, "bad-idempotency-key", idem("clé")...),
 		tr("two Idempotency-Keys", paid, one, single, 400, "bad-idempotency-key", idem("a", "b")...),
-		{name: "token-request/GET", target: "issuer", method: http.MethodGet, path: path, header: auth(paid), want: 405},
-		{name: "token-request/PUT", target: "issuer", method: http.MethodPut, path: path, header: auth(paid), body: single, want: 405},
+		{name: "token-request/GET", target: "issuer", method: http.MethodGet, path: path, header: authHeader(paid), want: 405},
+		{name: "token-request/PUT", target: "issuer", method: http.MethodPut, path: path, header: authHeader(paid), body: single, want: 405},
 		{name: "directory/POST", target: "issuer", path: protocol.DirectoryPath, want: 405},
 		{name: "directory/DELETE", target: "issuer", method: http.MethodDelete, path: protocol.DirectoryPath, want: 405},
 		{name: "plans/POST", target: "issuer", path: "/v1/plans", header: [][2]string{{"Content-Type", "application/json"}}, body: []byte(`{"id":"free"}`), want: 405},
 		{name: "orders/current without a secret", target: "issuer", method: http.MethodGet, path: "/v1/orders/current", want: 401, code: "unknown-order-secret"},
-		{name: "orders/current with a token", target: "issuer", method: http.MethodGet, path: "/v1/orders/current", header: auth(tokenAuth(m.good[0].Marshal())), want: 401, code: "unknown-order-secret"},
-		{name: "orders/current POST", target: "issuer", path: "/v1/orders/current", header: auth(paid), want: 405},
+		{name: "orders/current with a token", target: "issuer", method: http.MethodGet, path: "/v1/orders/current", header: authHeader(tokenAuth(m.good[0].Marshal())), want: 401, code: "unknown-order-secret"},
+		{name: "orders/current POST", target: "issuer", path: "/v1/orders/current", header: authHeader(paid), want: 405},
 		{name: "checkout/GET a malformed order id", target: "issuer", method: http.MethodGet, path: "/v1/checkout/dev/ord_x", want: 404},
 		{name: "checkout/POST an unknown order id", target: "issuer", path: "/v1/checkout/dev/ord_" + strings.Repeat("a", 26), want: 404, code: "order-not-found"},
 		{name: "checkout/POST an order id of 5000 characters", target: "issuer", path: "/v1/checkout/dev/ord_" + strings.Repeat("a", 5000), want: 404},

@@ -21,7 +21,7 @@ func mutated(b []byte, f func([]byte) []byte) []byte {
 	return f(append([]byte(nil), b...))
 }
 
-func auth(v string) [][2]string { return [][2]string{{"Authorization", v}} }
+func authHeader(v string) [][2]string { return [][2]string{{"Authorization", v}} }
 
 // Offsets in a type-2 token: type(2) nonce(32) challenge_digest(32)
 // token_key_id(32) authenticator(256).
@@ -47,28 +47,28 @@ func redeemerCases(m material) []hostile {
 	deep := strings.Repeat("[", 2000) + strings.Repeat("]", 2000) // under the 4 KB limit
 	return []hostile{
 		r("no authorization", nil, nil, 401, "token-required"),
-		r("empty token", auth(`PrivateToken token=""`), nil, 401, "token-malformed"),
-		r("token truncated by one byte", auth(tokenAuth(good[:len(good)-1])), nil, 401, "token-malformed"),
-		r("token with one byte too many", auth(tokenAuth(append(append([]byte(nil), good...), 0))), nil, 401, "token-malformed"),
-		r("token of 40 KB", auth(tokenAuth(bytes.Repeat(good, 115))), nil, 401, "token-malformed"),
-		r("token type 0x0001", auth(tokenAuth(mutated(good, func(b []byte) []byte { b[1] = 1; return b }))), nil, 401, ""),
-		r("token type 0xffff", auth(tokenAuth(mutated(good, func(b []byte) []byte { b[0], b[1] = 0xff, 0xff; return b }))), nil, 401, ""),
-		r("unknown token key id", auth(tokenAuth(mutated(good, func(b []byte) []byte { b[tokOffKeyID] ^= 0xff; return b }))), nil, 401, "token-unknown-key"),
-		r("wrong challenge digest", auth(tokenAuth(mutated(good, func(b []byte) []byte { b[tokOffDigest] ^= 1; return b }))), nil, 401, "token-invalid"),
-		r("forged authenticator", auth(tokenAuth(forged)), nil, 401, "token-invalid"),
-		r("authenticator of zeros", auth(tokenAuth(mutated(good, func(b []byte) []byte { clear(b[tokOffAuth:]); return b }))), nil, 401, "token-invalid"),
-		r("standard base64 alphabet", auth(`PrivateToken token="`+base64.StdEncoding.EncodeToString(forceStdChars(good))+`"`), nil, 401, "token-malformed"),
-		r("padding where none belongs", auth(`PrivateToken token="`+goodB64+`=="`), nil, 401, "token-malformed"),
-		r("padding in the middle", auth(`PrivateToken token="`+goodB64[:40]+"="+goodB64[41:]+`"`), nil, 401, "token-malformed"),
-		r("spaces inside the base64", auth(`PrivateToken token="`+goodB64[:40]+" "+goodB64[40:]+`"`), nil, 401, "token-malformed"),
-		r("unterminated quoted token", auth(`PrivateToken token="`+goodB64), nil, 401, "token-malformed"),
-		r("the same token twice in one header", auth(tokenAuth(good, good)), nil, 400, "token-duplicate"),
-		r("seventeen tokens", auth(tokenAuth(repeatTokens(good, 17)...)), nil, 0, ""),
+		r("empty token", authHeader(`PrivateToken token=""`), nil, 401, "token-malformed"),
+		r("token truncated by one byte", authHeader(tokenAuth(good[:len(good)-1])), nil, 401, "token-malformed"),
+		r("token with one byte too many", authHeader(tokenAuth(append(append([]byte(nil), good...), 0))), nil, 401, "token-malformed"),
+		r("token of 40 KB", authHeader(tokenAuth(bytes.Repeat(good, 115))), nil, 401, "token-malformed"),
+		r("token type 0x0001", authHeader(tokenAuth(mutated(good, func(b []byte) []byte { b[1] = 1; return b }))), nil, 401, ""),
+		r("token type 0xffff", authHeader(tokenAuth(mutated(good, func(b []byte) []byte { b[0], b[1] = 0xff, 0xff; return b }))), nil, 401, ""),
+		r("unknown token key id", authHeader(tokenAuth(mutated(good, func(b []byte) []byte { b[tokOffKeyID] ^= 0xff; return b }))), nil, 401, "token-unknown-key"),
+		r("wrong challenge digest", authHeader(tokenAuth(mutated(good, func(b []byte) []byte { b[tokOffDigest] ^= 1; return b }))), nil, 401, "token-invalid"),
+		r("forged authenticator", authHeader(tokenAuth(forged)), nil, 401, "token-invalid"),
+		r("authenticator of zeros", authHeader(tokenAuth(mutated(good, func(b []byte) []byte { clear(b[tokOffAuth:]); return b }))), nil, 401, "token-invalid"),
+		r("standard base64 alphabet", authHeader(`PrivateToken token="`+base64.StdEncoding.EncodeToString(forceStdChars(good))+`"`), nil, 401, "token-malformed"),
+		r("padding where none belongs", authHeader(`PrivateToken token="`+goodB64+`=="`), nil, 401, "token-malformed"),
+		r("padding in the middle", authHeader(`PrivateToken token="`+goodB64[:40]+"="+goodB64[41:]+`"`), nil, 401, "token-malformed"),
+		r("spaces inside the base64", authHeader(`PrivateToken token="`+goodB64[:40]+" "+goodB64[40:]+`"`), nil, 401, "token-malformed"),
+		r("unterminated quoted token", authHeader(`PrivateToken token="`+goodB64), nil, 401, "token-malformed"),
+		r("the same token twice in one header", authHeader(tokenAuth(good, good)), nil, 400, "token-duplicate"),
+		r("seventeen tokens", authHeader(tokenAuth(repeatTokens(good, 17)...)), nil, 0, ""),
 		r("two PrivateToken headers", [][2]string{{"Authorization", tokenAuth(good)}, {"Authorization", tokenAuth(m.good[1].Marshal())}}, nil, 401, "token-malformed"),
-		r("Bearer instead of PrivateToken", auth("Bearer "+goodB64), nil, 401, "token-required"),
-		r("scheme without parameters", auth("PrivateToken"), nil, 401, "token-malformed"),
-		r("token parameter without a value", auth("PrivateToken token="), nil, 401, "token-malformed"),
-		r("spent token with a forged twin", auth(tokenAuth(m.spent.Marshal(), forged)), nil, 401, "token-invalid"),
+		r("Bearer instead of PrivateToken", authHeader("Bearer "+goodB64), nil, 401, "token-required"),
+		r("scheme without parameters", authHeader("PrivateToken"), nil, 401, "token-malformed"),
+		r("token parameter without a value", authHeader("PrivateToken token="), nil, 401, "token-malformed"),
+		r("spent token with a forged twin", authHeader(tokenAuth(m.spent.Marshal(), forged)), nil, 401, "token-invalid"),
 		r("binding body of the wrong content type", withAuth([2]string{"Content-Type", "text/plain"}), []byte(`{"binding":"x"}`), 415, ""),
 		r("binding body not JSON", withAuth(jsonCT), []byte(`{"binding":`), 400, "body-malformed"),
 		r("binding body with an unknown field", withAuth(jsonCT), []byte(`{"binding":"x","tip":1}`), 400, "body-malformed"),
