@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpass/blindpass/gateway"
 	"github.com/blindpass/blindpass/internal/config"
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/internal/store/postgres"
@@ -66,9 +68,22 @@ func TestRolesMetricsAndHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	issURL, issMetrics := running(t, iss)
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); strings.Contains(string(b), "fail") {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"choices":[{"message":{"role":"assistant","content":"hi"}}]}`)
+	}))
+	defer model.Close()
 	red, err := newRedeemerRole(ctx, &config.Redeemer{
 		Server: loopback(), IssuerURL: issURL, IssuerName: "issuer.example", Origins: []string{"chat.example"},
 		Database: config.Database{URL: dbURL},
+		Gateway: gateway.Config{
+			Upstreams: []gateway.Upstream{{Name: "m", BaseURL: model.URL + "/v1"}},
+			Models:    []gateway.Model{{ID: "pro", Upstream: "m", UpstreamModel: "m-1", Cost: 1}},
+		},
 	}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -95,22 +110,26 @@ func TestRolesMetricsAndHealth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	treq, state, err := protocol.NewTokenRequest(rand.Reader, pub, chs[0].TokenChallenge)
-	if err != nil {
-		t.Fatal(err)
+	issue := func() (protocol.Token, []byte) {
+		treq, state, err := protocol.NewTokenRequest(rand.Reader, pub, chs[0].TokenChallenge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body := send(t, "POST", issURL+"/v1/token-request", protocol.MediaTypeTokenRequest, treq.Marshal(), map[string]string{"Authorization": "Bearer " + bearer})
+		if resp.StatusCode != 200 {
+			t.Fatalf("issuance: %d %s", resp.StatusCode, body)
+		}
+		tr, err := protocol.ParseTokenResponse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := state.Finalize(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, treq.Marshal()
 	}
-	resp, body := send(t, "POST", issURL+"/v1/token-request", protocol.MediaTypeTokenRequest, treq.Marshal(), map[string]string{"Authorization": "Bearer " + bearer})
-	if resp.StatusCode != 200 {
-		t.Fatalf("issuance: %d %s", resp.StatusCode, body)
-	}
-	tr, err := protocol.ParseTokenResponse(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := state.Finalize(tr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok, treqBytes := issue()
 	auth := protocol.FormatAuthorization(tok)
 	spy := map[string]string{"Authorization": auth, "X-Forwarded-For": "198.51.100.7", "User-Agent": "leaky-agent/1.0"}
 	for _, want := range []int{200, 409} {
@@ -118,7 +137,22 @@ func TestRolesMetricsAndHealth(t *testing.T) {
 			t.Fatalf("redeem: %d %s, want %d", resp.StatusCode, body, want)
 		}
 	}
-	send(t, "POST", issURL+"/v1/token-request", protocol.MediaTypeTokenRequest, treq.Marshal(), map[string]string{"Authorization": "Bearer AAAA" + bearer[4:]})
+	send(t, "POST", issURL+"/v1/token-request", protocol.MediaTypeTokenRequest, treqBytes, map[string]string{"Authorization": "Bearer AAAA" + bearer[4:]})
+	// Through the gateway: one paid answer, one upstream failure (the spend
+	// is undone), one spent token.
+	paid, _ := issue()
+	failed, _ := issue()
+	for _, c := range []struct {
+		tok     protocol.Token
+		content string
+		want    int
+	}{{paid, "hello", 200}, {failed, "fail", 502}, {tok, "hello", 409}} {
+		body := []byte(`{"model":"pro","messages":[{"role":"user","content":"` + c.content + `"}]}`)
+		if resp, b := send(t, "POST", redURL+"/v1/chat/completions", "application/json", body,
+			map[string]string{"Authorization": protocol.FormatAuthorization(c.tok), "X-Forwarded-For": "198.51.100.7"}); resp.StatusCode != c.want {
+			t.Fatalf("gateway %s: %d %s, want %d", c.content, resp.StatusCode, b, c.want)
+		}
+	}
 	send(t, "GET", issURL+"/v1/orders/"+testOrderID, "", nil, spy)
 	send(t, "GET", redURL+"/v1/redeem/"+bearer, "", nil, spy)
 
@@ -128,9 +162,9 @@ func TestRolesMetricsAndHealth(t *testing.T) {
 		text, sample string
 		want         func(float64) bool
 	}{
-		{issText, `blindpass_issuance_requests_total{outcome="ok"}`, eq(1)},
+		{issText, `blindpass_issuance_requests_total{outcome="ok"}`, eq(3)},
 		{issText, `blindpass_issuance_requests_total{outcome="unknown-order-secret"}`, eq(1)},
-		{issText, `blindpass_http_request_duration_seconds_count{code="200",method="POST",route="/v1/token-request"}`, eq(1)},
+		{issText, `blindpass_http_request_duration_seconds_count{code="200",method="POST",route="/v1/token-request"}`, eq(3)},
 		{issText, `blindpass_http_request_duration_seconds_count{code="404",method="GET",route="unmatched"}`, eq(1)},
 		{issText, `blindpass_issuer_key_epoch{state="issuing"}`, eq(1)},
 		{issText, `blindpass_issuer_published_keys`, eq(1)},
@@ -140,6 +174,10 @@ func TestRolesMetricsAndHealth(t *testing.T) {
 		{redText, `blindpass_redemptions_total{api="redeem",outcome="ok"}`, eq(1)},
 		{redText, `blindpass_redemptions_total{api="redeem",outcome="token-already-spent"}`, eq(1)},
 		{redText, `blindpass_redemptions_total{api="redeem",outcome="token-required"}`, eq(1)},
+		{redText, `blindpass_redemptions_total{api="gateway",outcome="ok"}`, eq(2)},
+		{redText, `blindpass_redemptions_total{api="gateway",outcome="token-already-spent"}`, eq(1)},
+		{redText, `blindpass_redemptions_undone_total`, eq(1)},
+		{redText, `blindpass_http_request_duration_seconds_count{code="502",method="POST",route="/v1/chat/completions"}`, eq(1)},
 		{redText, `blindpass_redeemer_directory_loaded`, eq(1)},
 		{redText, `blindpass_db_pool_acquires_total{db="redeemer"}`, func(v float64) bool { return v > 0 }},
 	} {
