@@ -133,10 +133,10 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
   issuer      %s   directory %s/.well-known/private-token-issuer-directory
   redeemer    %s   POST /v1/redeem, OpenAI-compatible /v1/chat/completions, /v1/models
   model       %s
-Buy tokens:   blindpass buy --issuer %s --plan starter
+Buy tokens:   blindpass buy --issuer %s --redeemer %s --plan starter
 Chat:         blindpass chat --redeemer %s --model blindpass-pro "hello"
 Dev payments are free: never expose this process to a network. Ctrl-C stops it.
-`, o.describe(), issURL, issURL, redURL, upstream, issURL, redURL)
+`, o.describe(), issURL, issURL, redURL, upstream, issURL, redURL, redURL)
 
 	return ignoreCancel(g.Wait())
 }
