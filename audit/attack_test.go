@@ -285,3 +285,70 @@ func TestForms(t *testing.T) {
 		}
 	}
 }
+
+// Identifiers that do not look random are still found: a letters-only id
+// in an identifier column (its values all differ), a UUID and a voucher
+// code cut in short groups, an e-mail address, a name.
+func TestJoinsBeyondRandomLooking(t *testing.T) {
+	tests := []struct {
+		name   string
+		column string // issuer-side column of three distinct values; the first is planted
+		values []string
+		plant  string // the redeemer-side text it is planted in, %s for the value
+	}{
+		{"letters-only order id", "orders[%d].id", []string{"ord_qwertyuiopasdfghjklzxcvbnm", "ord_a", "ord_b"}, "spent for %s"},
+		{"UUID", "payment_refs[%d].ref", []string{"550e8400-e29b-41d4-a716-446655440000", "x", "y"}, "ref=%s"},
+		{"voucher code", "vouchers[%d].note", []string{"7KQ2-M9XD-4TPA-W3NB", "1", "2"}, "code %s used"},
+		{"e-mail address", "events[%d].email", []string{"someone.special@mail.example", "a@b.c", "d@e.f"}, "by <%s>"},
+		{"name", "events[%d].name", []string{"Ada Lovelace", "Alan Turing", "Grace Hopper"}, "asked by Ada Lovelace today"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Evidence{}
+			for i, v := range tt.values {
+				e.Add(Item{Issuer, "issuer-db", fmt.Sprintf(tt.column, i), v})
+			}
+			e.AddLog(Redeemer, "redeemer-log", []byte(`{"msg":"ok","route":"/v1/redeem"}`))
+			if fs := Of(Attack(e, Knowledge{}), CheckJoin); len(fs) != 0 {
+				t.Fatalf("joins before the plant: %v", strs(fs))
+			}
+			plant := tt.plant
+			if strings.Contains(plant, "%s") {
+				plant = fmt.Sprintf(plant, tt.values[0])
+			}
+			e.AddLog(Redeemer, "redeemer-log", []byte(`{"msg":"`+plant+`"}`))
+			if fs := Of(Attack(e, Knowledge{}), CheckJoin); len(fs) == 0 {
+				t.Fatalf("%q planted on the redeemer side was not found", plant)
+			}
+		})
+	}
+}
+
+// A metrics page is read sample by sample: names, label values, values;
+// its comments are left out.
+func TestAddMetrics(t *testing.T) {
+	e := &Evidence{}
+	e.AddMetrics(Redeemer, "m", []byte("# HELP x_total Things.\n# TYPE x_total counter\n"+
+		`x_total{route="/v1/redeem",code="200",odd="a\"b"} 42`+"\nup 1 1767225600000\n"))
+	got := map[string]any{}
+	for _, it := range e.Items {
+		got[it.Where] = it.Value
+	}
+	want := map[string]any{"line 3 name": "x_total", "line 3 route": "/v1/redeem", "line 3 code": "200", "line 3 odd": `a"b`,
+		"line 3 value 0": 42.0, "line 4 name": "up", "line 4 value 0": 1.0, "line 4 value 1": 1767225600000.0}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("items %v\nwant %v", got, want)
+	}
+}
+
+func TestMatchPlace(t *testing.T) {
+	it := Item{Source: "upstream", Where: "request 12 header Authorization"}
+	for p, want := range map[string]bool{
+		"upstream": true, "upstream:request 12": true, "upstream:request * header Authorization": true,
+		"upstream:request * header Cookie": false, "stripe-api": false, "upstream:*Auth": true,
+	} {
+		if got := matchPlace(it, []string{p}); got != want {
+			t.Errorf("matchPlace(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -38,17 +39,103 @@ func forms(v any) [][]byte {
 	return nil
 }
 
+// emailText matches e-mail addresses: identifying, whatever their letters.
+var emailText = regexp.MustCompile(`[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}`)
+
 // textForms is forms for text.
 func textForms(s string) [][]byte {
-	s = timeText.ReplaceAllString(s, " ")
 	var out [][]byte
+	for _, m := range emailText.FindAllString(s, -1) {
+		if len(m) >= Window {
+			out = append(out, []byte(strings.ToLower(m)))
+		}
+	}
+	s = timeText.ReplaceAllString(s, " ")
 	for _, tok := range tokens(s) {
+		tok = strings.Trim(tok, "/_-+") // "//user" in a URL is "user" elsewhere
 		if len(tok) < Window {
 			continue
 		}
+		segs, whole := randomSegments(tok), randomWhole(tok)
+		if len(segs) == 0 && !whole {
+			continue // words, route names, metric names: not identifiers
+		}
 		out = append(out, decodings(tok)...)
-		if randomLike(tok) && !allHex(tok) {
+		if whole && !allHex(strings.ReplaceAll(tok, "-", "")) {
 			out = append(out, []byte(tok))
+		}
+		for _, seg := range segs {
+			if !allHex(seg) {
+				out = append(out, []byte(seg))
+			}
+		}
+	}
+	return out
+}
+
+// looseForms are the forms of a value on the indexed side of the join
+// search: the whole text (times removed), every token and its decodings,
+// whether it looks random or not, and binary values as they are. The
+// other side's identifiers, however they look, are found among them.
+func looseForms(v any) [][]byte {
+	switch x := v.(type) {
+	case []byte:
+		out := [][]byte{}
+		if len(x) >= Window {
+			out = append(out, x)
+		}
+		if utf8.Valid(x) {
+			out = append(out, looseText(string(x))...)
+		}
+		return out
+	case string:
+		return looseText(x)
+	}
+	return nil
+}
+
+func looseText(s string) [][]byte {
+	var out [][]byte
+	for _, m := range emailText.FindAllString(s, -1) {
+		out = append(out, []byte(strings.ToLower(m)))
+	}
+	s = timeText.ReplaceAllString(s, " ")
+	if t := strings.TrimSpace(s); len(t) >= Window {
+		out = append(out, []byte(t))
+	}
+	for _, tok := range tokens(s) {
+		tok = strings.Trim(tok, "/_-+")
+		if len(tok) >= Window {
+			out = append(out, []byte(tok))
+			out = append(out, decodings(tok)...)
+		}
+	}
+	return out
+}
+
+// wholeForm is a value of an identifier column compared whole: its text,
+// times removed, when it is long enough.
+func wholeForm(v any) []byte {
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	s = strings.TrimSpace(timeText.ReplaceAllString(s, " "))
+	if len(s) < Window {
+		return nil
+	}
+	return []byte(s)
+}
+
+// randomSegments splits a token at the separators identifiers and paths
+// use ('/', '_', '-', '+') and returns the segments that look random: at
+// least Window long and mixing character classes. "ord_3kq…" has one,
+// "/v1/token-request" none.
+func randomSegments(tok string) []string {
+	var out []string
+	for _, seg := range strings.FieldsFunc(tok, func(r rune) bool { return r == '/' || r == '_' || r == '-' || r == '+' }) {
+		if len(seg) >= Window && randomLike(seg) {
+			out = append(out, seg)
 		}
 	}
 	return out
@@ -135,10 +222,40 @@ func allHex(s string) bool {
 	return s != ""
 }
 
+// randomWhole reports whether a token cut in short segments (a voucher
+// code, a UUID, standard base64 with '/' and '+') is an identifier:
+// without its separators at least Window characters, mixing classes, with
+// at least 3 digits or capitals. Paths like "/v1/chat/completions" are not.
+func randomWhole(tok string) bool {
+	joined := strings.Map(func(r rune) rune {
+		if r == '/' || r == '_' || r == '-' || r == '+' {
+			return -1
+		}
+		return r
+	}, tok)
+	if len(joined) < Window || !randomLike(joined) {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(joined); i++ {
+		if c := joined[i]; c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' {
+			n++
+		}
+	}
+	return n >= 3
+}
+
+// wordLike matches words and CamelCase names, digits at the end allowed
+// ("Resident", "PrivateToken", "MaxInt64").
+var wordLike = regexp.MustCompile(`^([A-Z]?[a-z]+)+[0-9]*$`)
+
 // randomLike reports whether a token mixes character classes (two of
-// upper case, lower case, digits), as identifiers and encoded values do
-// and words, route names without digits and numbers do not.
+// upper case, lower case, digits) other than as a word or a CamelCase
+// name does, as identifiers and encoded values do.
 func randomLike(tok string) bool {
+	if wordLike.MatchString(tok) {
+		return false
+	}
 	var upper, lower, digit bool
 	for i := 0; i < len(tok); i++ {
 		c := tok[i]
@@ -161,12 +278,14 @@ func randomLike(tok string) bool {
 }
 
 // windows calls f with every Window-byte substring of b that is not
-// degenerate (at least 5 distinct bytes: runs of zeros or of one letter
-// are shared by chance, not by design).
+// degenerate: at least 5 distinct bytes (runs of zeros or of one letter
+// are shared by chance, not by design), not only decimal digits (numbers
+// are compared by the time rules), not only hex digits (hex is compared
+// decoded: 8 hex digits are 4 bytes).
 func windows(b []byte, f func(w string)) {
 	for i := 0; i+Window <= len(b); i++ {
 		w := b[i : i+Window]
-		if distinct(w) >= 5 {
+		if distinct(w) >= 5 && !allHex(string(w)) {
 			f(string(w))
 		}
 	}

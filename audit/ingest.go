@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -146,4 +147,60 @@ func (e *Evidence) addJSON(side Side, source, where string, v any) {
 	default:
 		e.Add(Item{Side: side, Source: source, Where: where, Value: normalize(x)})
 	}
+}
+
+// AddMetrics adds a Prometheus text page: for every sample its metric
+// name, label values and value. Comment lines (HELP, TYPE) are the
+// program's own text, the same in every process, and are left out.
+func (e *Evidence) AddMetrics(side Side, source string, page []byte) {
+	for n, line := range strings.Split(string(page), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		where := fmt.Sprintf("line %d", n+1)
+		name, rest := line, ""
+		if i := strings.IndexAny(line, "{ "); i >= 0 {
+			name, rest = line[:i], line[i:]
+		}
+		e.Add(Item{Side: side, Source: source, Where: where + " name", Value: name})
+		if strings.HasPrefix(rest, "{") {
+			end := strings.LastIndex(rest, "}")
+			if end < 0 {
+				e.Add(Item{Side: side, Source: source, Where: where, Value: line})
+				continue
+			}
+			for _, l := range labelPairs(rest[1:end]) {
+				e.Add(Item{Side: side, Source: source, Where: where + " " + l[0], Value: l[1]})
+			}
+			rest = rest[end+1:]
+		}
+		for i, f := range strings.Fields(rest) { // the value, maybe a timestamp
+			if v, err := strconv.ParseFloat(f, 64); err == nil {
+				e.Add(Item{Side: side, Source: source, Where: fmt.Sprintf("%s value %d", where, i), Value: v})
+			} else {
+				e.Add(Item{Side: side, Source: source, Where: fmt.Sprintf("%s value %d", where, i), Value: f})
+			}
+		}
+	}
+}
+
+// labelPairs splits `a="x",b="y\"z"` into name/value pairs.
+func labelPairs(s string) [][2]string {
+	var out [][2]string
+	for s != "" {
+		eq := strings.Index(s, "=")
+		if eq < 0 || eq+1 >= len(s) || s[eq+1] != '"' {
+			return append(out, [2]string{"labels", s})
+		}
+		name := strings.TrimSpace(strings.TrimPrefix(s[:eq], ","))
+		v, err := strconv.QuotedPrefix(s[eq+1:])
+		if err != nil {
+			return append(out, [2]string{"labels", s})
+		}
+		val, _ := strconv.Unquote(v)
+		out = append(out, [2]string{name, val})
+		s = strings.TrimPrefix(s[eq+1+len(v):], ",")
+	}
+	return out
 }

@@ -9,9 +9,10 @@ import (
 // public, what the run's secrets and client identifiers were (to look for
 // them), and when the run happened (to recognise unix times).
 type Knowledge struct {
-	// Public are values every client sees alike (key ids, public keys, the
-	// directory, the challenge's names, URLs, model and plan names): the
-	// join search ignores what they contain.
+	// Public are values that are the same for every buyer: what every
+	// client sees (key ids, public keys, the directory, the challenge's
+	// names, model and plan names) and the deployment's own configuration
+	// (URLs, database names). The join search ignores what they contain.
 	Public []any
 	// Secrets must not appear in the evidence, in any encoding, except
 	// where each one allows.
@@ -46,8 +47,7 @@ type Secret struct {
 	// Text are further literal forms (a voucher code with and without its
 	// dashes, in lower case…).
 	Text []string
-	// AllowedIn are places (Source or Source:Where prefixes) where the
-	// secret is expected: the Stripe key in what Stripe received, the
+	// AllowedIn are places (see matchPlace) where the secret is expected: the Stripe key in what Stripe received, the
 	// upstream's key in its Authorization header.
 	AllowedIn []string
 }
@@ -59,13 +59,32 @@ type TimeExemption struct {
 	Why      string
 }
 
-// matchPlace reports whether item is at one of the places (each a Source,
-// or a Source:Where prefix).
+// matchPlace reports whether item is at one of the places: a Source, or a
+// prefix of Source:Where in which "*" stands for any run of characters
+// ("upstream:request * header Authorization").
 func matchPlace(it Item, places []string) bool {
+	place := it.Place()
 	for _, p := range places {
-		if p == it.Source || strings.HasPrefix(it.Place(), p) {
+		if p == it.Source || matchPrefix(p, place) {
 			return true
 		}
 	}
 	return false
+}
+
+// matchPrefix reports whether pattern matches a prefix of s.
+func matchPrefix(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, part := range parts[1:] {
+		i := strings.Index(s, part)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(part):]
+	}
+	return true
 }

@@ -16,8 +16,10 @@ import (
 var errNoDirectory = errors.New("the issuer directory has not been loaded yet")
 
 // newRedeemerRole opens the redeemer's store and builds the redeemer, the
-// premium gateway (when cfg has models), health checks and metrics.
+// premium gateway (when cfg has models), health checks and metrics. Its
+// log times are truncated to the hour, like the spent set's.
 func newRedeemerRole(ctx context.Context, cfg *config.Redeemer, logger *slog.Logger) (_ *role, err error) {
+	logger = hourLogger(logger)
 	r := newRole("redeemer", logger)
 	defer func() {
 		if err != nil {
