@@ -17,6 +17,9 @@ const (
 	// Redeemer is everything that knows which requests were made: the
 	// redeemer's database, logs and metrics, the upstream model provider.
 	Redeemer
+	// Client is what clients were answered (error bodies): searched for
+	// exposed secrets only, neither joined nor time-checked.
+	Client
 )
 
 func (s Side) String() string {
@@ -25,6 +28,8 @@ func (s Side) String() string {
 		return "issuer"
 	case Redeemer:
 		return "redeemer"
+	case Client:
+		return "client"
 	}
 	return fmt.Sprintf("side(%d)", int(s))
 }

@@ -86,6 +86,10 @@ func (w *world) gather(buyers []*buyer, start, end time.Time) (*audit.Evidence, 
 	t := w.t
 	t.Helper()
 	issuerMetrics, redeemerMetrics := w.metrics(w.issuerMetrics), w.metrics(w.redeemerMetrics)
+	var adminMetrics []byte
+	if w.admin != nil {
+		adminMetrics = w.metrics(w.adminMetrics)
+	}
 	_, dirBody := do(t, http.MethodGet, w.issuerURL+protocol.DirectoryPath, "", nil, nil)
 	resp, _ := do(t, http.MethodPost, w.redeemerURL+"/v1/redeem", "", nil, nil)
 	wwwAuth := resp.Header.Get("WWW-Authenticate")
@@ -109,6 +113,7 @@ func (w *world) gather(buyers []*buyer, start, end time.Time) (*audit.Evidence, 
 	ev.AddLog(audit.Issuer, "dev-log", logs["dev"])
 	if w.admin != nil {
 		ev.AddLog(audit.Issuer, "admin-log", logs["admin"])
+		ev.AddMetrics(audit.Issuer, "admin-metrics", adminMetrics)
 	}
 	ev.AddLog(audit.Redeemer, "redeemer-log", logs["redeemer"])
 	ev.AddMetrics(audit.Issuer, "issuer-metrics", issuerMetrics)

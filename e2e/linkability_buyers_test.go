@@ -104,6 +104,7 @@ func (b *buyer) do(method, url, contentType string, body []byte, header map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.w.noteAnswer(method, url, resp.StatusCode, rb)
 	return resp, rb
 }
 
