@@ -10,11 +10,14 @@
 // everything the premium model provider (the upstream) received. The
 // attacker (Attack) looks for:
 //
-//   - joins: a value of at least 8 bytes, buyer-specific (random-looking),
-//     found on both sides, as raw bytes, as text, or hex / base64 (standard
-//     or URL alphabet, padded or not) encoded, whole or as a substring;
-//     values everyone shares (key ids, public keys, the names in the
-//     challenge) are excluded;
+//   - joins: a value of at least 8 bytes found on both sides, as raw
+//     bytes, as text, or hex / base64 (standard or URL alphabet, padded or
+//     not, any alignment) encoded, whole or as a substring. On the issuer
+//     side only buyer-specific values count: those that look random and
+//     the whole values of columns whose values all differ (order ids,
+//     references, e-mail addresses); on the redeemer side everything
+//     counts. Values the same for every buyer (key ids, public keys, the
+//     names in the challenge, the deployment's URLs) are excluded;
 //   - fine times: a time on the redeemer side (a time-typed column, a time
 //     string, or a number that reads as a unix time in s, ms, µs or ns)
 //     that is not truncated to the hour;

@@ -49,7 +49,7 @@ type Item struct {
 // Place names the item for a report.
 func (it Item) Place() string { return it.Source + ":" + it.Where }
 
-// text returns the item's bytes for substring searches: the text, the
+// bytes returns the item's bytes for substring searches: the text, the
 // binary value, or nothing for other types.
 func (it Item) bytes() []byte {
 	switch v := it.Value.(type) {
