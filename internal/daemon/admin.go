@@ -86,7 +86,7 @@ func runAdmin(ctx context.Context, st storage, addr, publicURL, redeemerURL, sta
 	if !ok {
 		return errors.New("admin: the issuer store lacks the console's tables")
 	}
-	km, err := keys.NewManager(stores.issuer, kek, keys.Policy{}, logger, time.Now)
+	km, err := keys.NewManager(stores.issuer, kek, keys.Policy{}, logger, time.Now, keys.PublicOnly())
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func openKeyManager(cmd *cobra.Command, st *storage) (*keys.Manager, func(), err
 		stores.Close()
 		return nil, nil, errors.New("no issuer store")
 	}
-	km, err := keys.NewManager(stores.issuer, kek, keys.Policy{}, newLogger(cmd.ErrOrStderr(), false), time.Now)
+	km, err := keys.NewManager(stores.issuer, kek, keys.Policy{}, newLogger(cmd.ErrOrStderr(), false), time.Now, keys.PublicOnly())
 	if err != nil {
 		stores.Close()
 		return nil, nil, err

@@ -50,6 +50,9 @@ type KeyStore interface {
 	RotateKey(ctx context.Context, k Key, endIssuingAt time.Time) error
 	// ListKeys returns every stored key, ordered by epoch ascending.
 	ListKeys(ctx context.Context) ([]Key, error)
+	// ListPublicKeys is ListKeys with SealedPrivateKey left nil, for roles
+	// (the admin console) that may not read private keys, even sealed.
+	ListPublicKeys(ctx context.Context) ([]Key, error)
 	// DeleteKeysRedeemedBefore removes keys whose RedeemUntil <= t and
 	// returns how many it removed.
 	DeleteKeysRedeemedBefore(ctx context.Context, t time.Time) (int64, error)

@@ -38,6 +38,8 @@ type Manager struct {
 	now      func() time.Time
 	generate func() (*rsa.PrivateKey, error)
 
+	publicOnly bool // never reads private keys (PublicOnly)
+
 	op sync.Mutex // serialises Ensure and Rotate in this process
 
 	mu      sync.RWMutex
@@ -62,11 +64,21 @@ func actorOf(ctx context.Context) string {
 	return "system"
 }
 
+// Option changes a Manager.
+type Option func(*Manager)
+
+// PublicOnly makes a manager that never reads private keys, not even
+// sealed: it lists keys with ListPublicKeys and cannot sign (Signer finds no
+// key). It still creates and rotates keys, since sealing a new key needs only
+// the operator key. The admin console runs with it under a database role
+// that may not read sealed keys.
+func PublicOnly() Option { return func(m *Manager) { m.publicOnly = true } }
+
 // NewManager makes a manager. kek is the 32-byte operator key that seals
 // private keys; zero policy fields take the defaults; now is the clock
 // (time.Now when nil). It does not touch the store: call Ensure (or Reload)
 // before serving.
-func NewManager(st Store, kek []byte, p Policy, logger *slog.Logger, now func() time.Time) (*Manager, error) {
+func NewManager(st Store, kek []byte, p Policy, logger *slog.Logger, now func() time.Time, opts ...Option) (*Manager, error) {
 	if st == nil {
 		return nil, errors.New("keys: nil store")
 	}
@@ -83,7 +95,7 @@ func NewManager(st Store, kek []byte, p Policy, logger *slog.Logger, now func() 
 	if now == nil {
 		now = time.Now
 	}
-	return &Manager{
+	m := &Manager{
 		st:       st,
 		kek:      append([]byte(nil), kek...),
 		policy:   p,
@@ -91,7 +103,11 @@ func NewManager(st Store, kek []byte, p Policy, logger *slog.Logger, now func() 
 		now:      now,
 		generate: func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) },
 		private:  make(map[int64]*rsa.PrivateKey),
-	}, nil
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m, nil
 }
 
 // Policy returns the schedule in force.
@@ -104,7 +120,11 @@ func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Second)
 // Reload reads the keys from the store, opens the private keys of keys that
 // may still sign, and replaces the in-memory view.
 func (m *Manager) Reload(ctx context.Context) error {
-	ks, err := m.st.ListKeys(ctx)
+	list := m.st.ListKeys
+	if m.publicOnly {
+		list = m.st.ListPublicKeys
+	}
+	ks, err := list(ctx)
 	if err != nil {
 		return fmt.Errorf("keys: list keys: %w", err)
 	}
@@ -114,8 +134,8 @@ func (m *Manager) Reload(ctx context.Context) error {
 	m.mu.RUnlock()
 	private := make(map[int64]*rsa.PrivateKey)
 	for _, k := range ks {
-		if !now.Before(k.IssueUntil) {
-			continue // will never sign again
+		if m.publicOnly || !now.Before(k.IssueUntil) {
+			continue // cannot or will never sign
 		}
 		if sk, ok := cached[k.Epoch]; ok {
 			private[k.Epoch] = sk

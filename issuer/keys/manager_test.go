@@ -493,3 +493,55 @@ func TestRotationInTheFirstSecondKeepsTheKey(t *testing.T) {
 		})
 	}
 }
+
+// noPrivateKeys fails the test when anything lists keys with their sealed
+// private parts.
+type noPrivateKeys struct {
+	Store
+	t *testing.T
+}
+
+func (s noPrivateKeys) ListKeys(context.Context) ([]store.Key, error) {
+	s.t.Error("a PublicOnly manager read sealed private keys")
+	return nil, errors.New("permission denied for column sealed_private_key")
+}
+
+func TestPublicOnlyManagerNeverReadsPrivateKeys(t *testing.T) {
+	for _, ts := range testStores {
+		t.Run(ts.name, func(t *testing.T) {
+			st := ts.open(t)
+			c := newClock(t0)
+			kek := randBytes(t, 32)
+			issuing := newTestManager(t, st, kek, c)
+			ctx := context.Background()
+			if err := issuing.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			console, err := NewManager(noPrivateKeys{st, t}, kek, DefaultPolicy(), slog.New(slog.DiscardHandler), c.Now, PublicOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := console.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			pub := console.Published(c.Now())
+			if len(pub) != 1 || pub[0].Epoch != 1 {
+				t.Fatalf("published %v", epochs(pub))
+			}
+			if _, _, err := console.Signer(pub[0].TruncatedID()); !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("a PublicOnly manager signs: %v", err)
+			}
+			c.Set(t0.Add(time.Hour))
+			ki, err := console.Rotate(WithActor(ctx, "admin:alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The issuing replica picks the new key up and can sign with it:
+			// the console sealed it with the operator key.
+			if err := issuing.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			checkSigner(t, issuing, issuing.Published(c.Now()), ki.Epoch)
+		})
+	}
+}

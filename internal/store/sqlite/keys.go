@@ -41,7 +41,16 @@ func (s *Store) RotateKey(ctx context.Context, k store.Key, endIssuingAt time.Ti
 
 // ListKeys returns every key, oldest epoch first.
 func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT epoch, id, public_key, sealed_private_key,
+	return s.listKeys(ctx, "sealed_private_key")
+}
+
+// ListPublicKeys is ListKeys without the sealed private keys.
+func (s *Store) ListPublicKeys(ctx context.Context) ([]store.Key, error) {
+	return s.listKeys(ctx, "NULL")
+}
+
+func (s *Store) listKeys(ctx context.Context, sealedColumn string) ([]store.Key, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT epoch, id, public_key, `+sealedColumn+`,
 		not_before, issue_until, redeem_until, created_at FROM keys ORDER BY epoch`)
 	if err != nil {
 		return nil, wrap("sqlite: list keys", err)

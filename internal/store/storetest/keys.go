@@ -61,6 +61,20 @@ func testKeys(t *testing.T, open func(t *testing.T) Both) {
 				}
 			}
 		}
+		public, err := s.ListPublicKeys(t.Context())
+		if err != nil {
+			t.Fatalf("ListPublicKeys: %v", err)
+		}
+		if len(public) != len(got) {
+			t.Fatalf("ListPublicKeys: %d keys, want %d", len(public), len(got))
+		}
+		for i, k := range public {
+			if k.SealedPrivateKey != nil {
+				t.Fatalf("ListPublicKeys returned a sealed private key (epoch %d)", k.Epoch)
+			}
+			k.SealedPrivateKey = got[i].SealedPrivateKey
+			keysEqual(t, k, got[i])
+		}
 	})
 
 	t.Run("conflict", func(t *testing.T) {
