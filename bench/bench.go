@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime/pprof"
 	"time"
+	"unsafe"
 
 	"github.com/blindpass/blindpass/protocol"
 	"github.com/blindpass/blindpass/redeemer"
@@ -92,7 +93,10 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 		return nil, err
 	}
 
-	rc := redeemClient{http: httpClient, url: redeemerURL + redeemer.RedeemPath}
+	rc := newPresenter(httpClient, redeemerURL+redeemer.RedeemPath)
+	if w, ok := rc.(*wireClient); ok {
+		defer w.close()
+	}
 	var sampler *rssSampler
 	switch {
 	case cfg.RedeemerPID > 0:
@@ -113,6 +117,9 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 		pprof.StopCPUProfile()
 	}
 	spentOne := tokens[warm]
+	if srv != nil {
+		rep.TokenBytes = int64(len(tokens)) * (int64(unsafe.Sizeof(protocol.Token{})) + protocol.Nk)
+	}
 	tokens = nil // let them go before the next supply
 
 	target := cfg.FixedRate

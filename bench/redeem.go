@@ -24,13 +24,31 @@ type RedeemResult struct {
 	Elapsed    time.Duration `json:"elapsed"`
 	PerSecond  float64       `json:"per_second"` // 200s per second
 	Latency    Latency       `json:"latency"`
+	// SendLatency, at a fixed rate, counts from when each request was
+	// actually sent rather than from its scheduled time: the difference is
+	// the load generator's own delay on this shared machine.
+	SendLatency *Latency `json:"send_latency,omitempty"`
 	// Late counts fixed-rate requests sent more than 1 ms after their
 	// scheduled time (the load generator fell behind; their latency counts
 	// from the schedule, so it shows).
 	Late int `json:"late,omitempty"`
 }
 
-// redeemClient sends POST /v1/redeem with one token each.
+// presenter sends POST /v1/redeem with one token; ok is a 200.
+type presenter interface {
+	redeem(ctx context.Context, tok protocol.Token) (ok bool, err error)
+}
+
+// newPresenter speaks plain HTTP/1.1 on its own connections to an http://
+// redeemer (wire.go), and goes through httpClient otherwise.
+func newPresenter(httpClient *http.Client, redeemURL string) presenter {
+	if w, err := newWireClient(redeemURL); err == nil {
+		return w
+	}
+	return redeemClient{http: httpClient, url: redeemURL}
+}
+
+// redeemClient sends POST /v1/redeem with one token each through net/http.
 type redeemClient struct {
 	http *http.Client
 	url  string
@@ -64,15 +82,21 @@ func (e *statusError) Error() string { return fmt.Sprintf("POST /v1/redeem answe
 type tally struct {
 	mu       sync.Mutex
 	lat      []time.Duration
+	sendLat  []time.Duration // fixed rate only
 	ok, errs int
 	late     int
 	firstErr string
 }
 
-func (t *tally) add(d time.Duration, ok bool, err error, late bool) {
+// add records one answer: its latency d, and sendD (≥ 0) from sending
+// when it differs.
+func (t *tally) add(d, sendD time.Duration, ok bool, err error, late bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.lat = append(t.lat, d)
+	if sendD >= 0 {
+		t.sendLat = append(t.sendLat, sendD)
+	}
 	if ok {
 		t.ok++
 	} else {
@@ -87,13 +111,18 @@ func (t *tally) add(d time.Duration, ok bool, err error, late bool) {
 }
 
 func (t *tally) result(elapsed time.Duration) RedeemResult {
-	return RedeemResult{Requests: len(t.lat), OK: t.ok, Errors: t.errs, FirstError: t.firstErr, Elapsed: elapsed,
+	res := RedeemResult{Requests: len(t.lat), OK: t.ok, Errors: t.errs, FirstError: t.firstErr, Elapsed: elapsed,
 		PerSecond: rate(t.ok, elapsed), Latency: summarize(t.lat), Late: t.late}
+	if len(t.sendLat) > 0 {
+		l := summarize(t.sendLat)
+		res.SendLatency = &l
+	}
+	return res
 }
 
 // fullSpeed redeems tokens from clients goroutines as fast as they are
 // answered, until the tokens are used or d has passed.
-func fullSpeed(ctx context.Context, r redeemClient, tokens []protocol.Token, clients int, d time.Duration) RedeemResult {
+func fullSpeed(ctx context.Context, r presenter, tokens []protocol.Token, clients int, d time.Duration) RedeemResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	t := &tally{lat: make([]time.Duration, 0, len(tokens))}
@@ -108,7 +137,7 @@ func fullSpeed(ctx context.Context, r redeemClient, tokens []protocol.Token, cli
 				if ctx.Err() != nil && !ok {
 					return // cut off by the time bound: not counted
 				}
-				t.add(time.Since(s), ok, err, false)
+				t.add(time.Since(s), -1, ok, err, false)
 			}
 		})
 	}
@@ -121,12 +150,12 @@ func fullSpeed(ctx context.Context, r redeemClient, tokens []protocol.Token, cli
 // fixedRate sends one redemption every 1/perSecond, from as many
 // goroutines as are needed to keep the schedule, until the tokens are used
 // or d has passed. Latency counts from each request's scheduled time.
-func fixedRate(ctx context.Context, r redeemClient, tokens []protocol.Token, perSecond float64, d time.Duration) RedeemResult {
+func fixedRate(ctx context.Context, r presenter, tokens []protocol.Token, perSecond float64, d time.Duration) RedeemResult {
 	n := min(len(tokens), int(perSecond*d.Seconds()))
 	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second) // late answers still count
 	defer cancel()
 	interval := time.Duration(float64(time.Second) / perSecond)
-	t := &tally{lat: make([]time.Duration, 0, n)}
+	t := &tally{lat: make([]time.Duration, 0, n), sendLat: make([]time.Duration, 0, n)}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -139,9 +168,10 @@ func fixedRate(ctx context.Context, r redeemClient, tokens []protocol.Token, per
 				if w := time.Until(due); w > 0 {
 					time.Sleep(w)
 				}
-				late := time.Since(due) > time.Millisecond
+				sent := time.Now()
+				late := sent.Sub(due) > time.Millisecond
 				ok, err := r.redeem(ctx, tokens[i])
-				t.add(time.Since(due), ok, err, late)
+				t.add(time.Since(due), time.Since(sent), ok, err, late)
 			}
 		})
 	}

@@ -31,6 +31,9 @@ type Report struct {
 	// the process RSSOf names; 0 when unknown.
 	RSS   int64  `json:"rss_bytes"`
 	RSSOf string `json:"rss_of"`
+	// TokenBytes estimates the memory of the tokens this process held for
+	// the full-speed phase: part of RSS when the servers run here.
+	TokenBytes int64 `json:"token_bytes,omitempty"`
 
 	Targets []Target `json:"targets"`
 }
@@ -92,12 +95,23 @@ func (r *Report) Print(w io.Writer) {
 	p("Redemption at a fixed rate: %.0f/s asked for %s", r.Fixed.TargetRate, round(r.Fixed.Elapsed))
 	p("  HTTP            %8.0f redemptions/s  p50 %s  p90 %s  p99 %s  max %s  errors %d  late sends %d",
 		r.Fixed.PerSecond, round(r.Fixed.Latency.P50), round(r.Fixed.Latency.P90), round(r.Fixed.Latency.P99), round(r.Fixed.Latency.Max), r.Fixed.Errors, r.Fixed.Late)
+	if l := r.Fixed.SendLatency; l != nil {
+		p("  from sending    %8s                 p50 %s  p90 %s  p99 %s  max %s  (without the load generator's own delays)",
+			"", round(l.P50), round(l.P90), round(l.P99), round(l.Max))
+	}
 	for _, res := range []RedeemResult{r.Full, r.Fixed} {
 		if res.FirstError != "" {
 			p("  first error: %s", res.FirstError)
 		}
 	}
 	p("  a token presented again after the run: refused with 409 %v", r.DoubleSpendRefused)
+	if r.RSS > 0 {
+		p("")
+		p("Memory: largest RSS during redemption %.0f MB, of %s", float64(r.RSS)/(1<<20), r.RSSOf)
+		if r.TokenBytes > 0 && strings.Contains(r.RSSOf, "this whole process") {
+			p("  which includes ≈ %.0f MB of tokens held by the load generator (twice that with the GC's headroom)", float64(r.TokenBytes)/(1<<20))
+		}
+	}
 	p("")
 	p("Targets (issue 7):")
 	for _, t := range r.Targets {
