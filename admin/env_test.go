@@ -11,9 +11,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/testkit"
 
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/internal/store/postgres"
@@ -27,24 +28,6 @@ import (
 var testParams = Argon2idParams{Memory: 256, Time: 1, Threads: 1}
 
 const testPassword = "correct horse battery staple"
-
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // testStore is a real store that is also the redeemer's (as in dev mode).
 type testStore interface {
@@ -80,7 +63,7 @@ var storeKinds = []struct {
 
 // env is a console over a real store and key manager, served by httptest.
 type env struct {
-	clock *fakeClock
+	clock *testkit.Clock
 	st    testStore
 	km    *keys.Manager
 	s     *Server
@@ -89,7 +72,7 @@ type env struct {
 
 func newEnv(t *testing.T, st testStore, tweak func(*Config)) *env {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC))
 	logger := slog.New(slog.NewTextHandler(tWriter{t}, nil))
 	km, err := keys.NewManager(st, make([]byte, keys.KEKSize), keys.Policy{}, logger, clock.Now)
 	if err != nil {

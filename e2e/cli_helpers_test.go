@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/testkit"
 )
 
 // cliUser runs the real `blindpass` binary with one wallet file.
@@ -48,7 +50,7 @@ func (u *cliUser) run(args ...string) (stdout, stderr string, code int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := u.command(ctx, args...)
-	var out, errb syncBuffer
+	var out, errb testkit.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var ee *exec.ExitError
@@ -74,10 +76,10 @@ func (u *cliUser) must(args ...string) string {
 
 // start runs blindpass in the background; stop ends it with SIGTERM and
 // returns its exit code.
-func (u *cliUser) start(args ...string) (out, errb *syncBuffer, stop func() int, done <-chan struct{}) {
+func (u *cliUser) start(args ...string) (out, errb *testkit.SyncBuffer, stop func() int, done <-chan struct{}) {
 	u.t.Helper()
 	cmd := u.command(context.Background(), args...)
-	out, errb = &syncBuffer{}, &syncBuffer{}
+	out, errb = &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, errb
 	if err := cmd.Start(); err != nil {
 		u.t.Fatal(err)

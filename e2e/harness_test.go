@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -12,10 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/testkit"
 )
 
 var (
@@ -64,29 +64,11 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// syncBuffer collects a process's output for assertions and failure logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // devProcess is one running `blindpassd dev`.
 type devProcess struct {
 	cmd         *exec.Cmd
 	dataDir     string
-	out         *syncBuffer
+	out         *testkit.SyncBuffer
 	IssuerURL   string
 	RedeemerURL string
 	done        chan struct{}
@@ -118,7 +100,7 @@ func runDev(t *testing.T, dataDir, issuerAddr, redeemerAddr string, args []strin
 	p := &devProcess{
 		cmd:         exec.Command(bin(t, "blindpassd"), args...),
 		dataDir:     dataDir,
-		out:         &syncBuffer{},
+		out:         &testkit.SyncBuffer{},
 		IssuerURL:   "http://" + issuerAddr,
 		RedeemerURL: "http://" + redeemerAddr,
 		done:        make(chan struct{}),

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpass/blindpass/internal/testkit"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/blindpass/blindpass/audit"
@@ -71,7 +73,7 @@ type world struct {
 	// webhooks are the signed events "Stripe" sent the issuer.
 	webhooks *audit.Recorder
 	// cli is the operator commands' output (voucher codes are printed).
-	cli *syncBuffer
+	cli *testkit.SyncBuffer
 	// problems are the bodies of every error answer a client received.
 	problems []answer
 	// sessionIDs are every console session id the console set.
@@ -82,7 +84,7 @@ type world struct {
 type roleProcess struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testkit.SyncBuffer
 	done chan struct{}
 }
 
@@ -96,7 +98,7 @@ func randomText(n int) string {
 // newWorld starts a deployment; withAdmin adds the operator console.
 func newWorld(t *testing.T, withAdmin bool) *world {
 	t.Helper()
-	w := &world{t: t, dir: t.TempDir(), cli: &syncBuffer{}}
+	w := &world{t: t, dir: t.TempDir(), cli: &testkit.SyncBuffer{}}
 	w.secrets = worldSecrets{
 		stripeKey:     "sk_test_" + randomText(24),
 		webhookSecret: "whsec_" + randomText(24),
@@ -290,7 +292,7 @@ func passwordOf(dbURL string) string {
 func (w *world) startRole(name string, env []string, args ...string) *roleProcess {
 	t := w.t
 	t.Helper()
-	p := &roleProcess{name: name, cmd: exec.Command(bin(t, "blindpassd"), args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p := &roleProcess{name: name, cmd: exec.Command(bin(t, "blindpassd"), args...), out: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = append(append(os.Environ(), "BLINDPASS_DATABASE_URL="), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -346,7 +348,7 @@ func (w *world) operatorCommand(stdin string, args ...string) string {
 	cmd := exec.CommandContext(ctx, bin(t, "blindpassd"), args...)
 	cmd.Env = append(os.Environ(), "BLINDPASS_DATABASE_URL=")
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("blindpassd %s: %v\n%s", args[0], err, stderr.String())

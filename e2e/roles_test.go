@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpass/blindpass/internal/testkit"
+
 	"github.com/blindpass/blindpass/internal/testdb"
 )
 
@@ -28,9 +30,9 @@ func run(t *testing.T, args ...string) string {
 }
 
 // startRole runs a long-lived blindpassd role and stops it at the end.
-func startRole(t *testing.T, args ...string) *syncBuffer {
+func startRole(t *testing.T, args ...string) *testkit.SyncBuffer {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	cmd := exec.Command(bin(t, "blindpassd"), args...)
 	cmd.Env = append(os.Environ(), "BLINDPASS_DATABASE_URL=")
 	cmd.Stdout, cmd.Stderr = out, out

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/testkit"
 
 	"github.com/blindpass/blindpass/gateway"
 	"github.com/blindpass/blindpass/internal/problem"
@@ -165,25 +166,7 @@ type env struct {
 	up   *upstream
 	red  *redeemer.Redeemer
 	gw   *httptest.Server
-	logs *syncBuffer
-}
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testkit.SyncBuffer
 }
 
 // testConfig: "free" (0), "pro" (1) and "max" (2) on the upstream at base.
@@ -201,7 +184,7 @@ func testConfig(base string) gateway.Config {
 // newEnv builds the whole chain; edit adjusts the config.
 func newEnv(t testing.TB, edit func(*gateway.Config)) *env {
 	t.Helper()
-	e := &env{up: newUpstream(t), logs: &syncBuffer{}}
+	e := &env{up: newUpstream(t), logs: &testkit.SyncBuffer{}}
 	e.red = newRedeemer(t)
 	cfg := testConfig(e.up.URL)
 	if edit != nil {

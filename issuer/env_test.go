@@ -14,9 +14,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/testkit"
 
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/internal/store/postgres"
@@ -62,33 +63,6 @@ var (
 	retiredPlan = store.Plan{ID: "old", Name: "Old pack", Kind: store.PlanPack, Tokens: 10, Price: 50, Currency: "eur", Retired: true}
 )
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 // env is one issuer over a real store behind a real HTTP server.
 type env struct {
 	t     testing.TB
@@ -96,13 +70,13 @@ type env struct {
 	km    *keys.Manager
 	srv   *issuer.Server
 	ts    *httptest.Server
-	clock *clock
-	logs  *syncBuffer
+	clock *testkit.Clock
+	logs  *testkit.SyncBuffer
 }
 
 func newEnv(t testing.TB, open func(testing.TB) store.IssuerStore, cfg issuer.Config) *env {
 	t.Helper()
-	e := &env{t: t, st: open(t), clock: &clock{t: t0}, logs: &syncBuffer{}}
+	e := &env{t: t, st: open(t), clock: testkit.NewClock(t0), logs: &testkit.SyncBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
 	kek := make([]byte, keys.KEKSize)
 	_, _ = rand.Read(kek)

@@ -10,9 +10,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/testkit"
 
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/protocol"
@@ -23,19 +24,19 @@ const testOrigin = "chat.blindpass.test"
 
 // env is one redeemer under test with its issuer, store, clock and server.
 type env struct {
-	clock *fakeClock
+	clock *testkit.Clock
 	iss   *testIssuer
 	st    store.RedeemerStore
 	r     *Redeemer
 	srv   *httptest.Server
-	logs  *syncBuffer
+	logs  *testkit.SyncBuffer
 }
 
 // newEnv starts an issuer publishing keys, a redeemer over st and an HTTP
 // server for it, and loads the directory once.
 func newEnv(t testing.TB, st store.RedeemerStore, tweak func(*Config), keys ...published) *env {
 	t.Helper()
-	e := &env{clock: newFakeClock(), iss: newTestIssuer(t, keys...), st: st, logs: &syncBuffer{}}
+	e := &env{clock: newFakeClock(), iss: newTestIssuer(t, keys...), st: st, logs: &testkit.SyncBuffer{}}
 	e.r = e.newRedeemer(t, tweak)
 	if err := e.r.Refresh(context.Background()); err != nil {
 		t.Fatalf("Refresh: %v", err)
@@ -126,24 +127,6 @@ func present(t testing.TB, client *http.Client, baseURL string, p presentation) 
 		}
 	}
 	return res
-}
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // httptestServer serves r.Handler() until the test ends.

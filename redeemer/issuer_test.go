@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpass/blindpass/internal/testkit"
+
 	"github.com/blindpass/blindpass/protocol"
 )
 
@@ -166,24 +168,6 @@ func (iss *testIssuer) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(d)
 }
 
-// fakeClock is an injectable clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC))
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpass/blindpass/internal/testkit"
+
 	"github.com/blindpass/blindpass/gateway"
 	"github.com/blindpass/blindpass/internal/config"
 	"github.com/blindpass/blindpass/internal/store"
@@ -59,7 +61,7 @@ func TestRolesMetricsAndHealth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	iss, err := newIssuerRole(ctx, &config.Issuer{
 		Server: loopback(), PublicURL: "https://issuer.example", Database: config.Database{URL: dbURL}, KEK: kek,

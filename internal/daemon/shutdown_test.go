@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/testkit"
 )
 
 // slowModel streams one SSE chunk at once and the rest when release closes.
@@ -62,7 +64,7 @@ log: {format: json}
 		t.Fatal(err)
 	}
 
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	cmd := exec.Command(os.Args[0], "redeemer", "--config", cfg)
 	cmd.Env = append(os.Environ(), asMain+"=1")
 	cmd.Stdout, cmd.Stderr = out, out

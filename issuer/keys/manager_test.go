@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpass/blindpass/internal/testkit"
+
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/internal/testdb"
 	"github.com/blindpass/blindpass/protocol"
@@ -19,7 +21,7 @@ import (
 
 var t0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 
-func newTestManager(t *testing.T, st Store, kek []byte, c *clock) *Manager {
+func newTestManager(t *testing.T, st Store, kek []byte, c *testkit.Clock) *Manager {
 	t.Helper()
 	m, err := NewManager(st, kek, DefaultPolicy(), slog.New(slog.DiscardHandler), c.Now)
 	if err != nil {
@@ -91,7 +93,7 @@ func TestScheduleEnsure(t *testing.T) {
 	for _, ts := range testStores {
 		t.Run(ts.name, func(t *testing.T) {
 			st := ts.open(t)
-			c := newClock(t0)
+			c := testkit.NewClock(t0)
 			m := newTestManager(t, st, randBytes(t, 32), c)
 			if !m.NextRotation().IsZero() || len(m.Published(t0)) != 0 {
 				t.Fatal("a fresh manager has keys")
@@ -141,7 +143,7 @@ func TestForcedRotationKeepsThreeKeys(t *testing.T) {
 	for _, ts := range testStores {
 		t.Run(ts.name, func(t *testing.T) {
 			st := ts.open(t)
-			c := newClock(t0)
+			c := testkit.NewClock(t0)
 			m := newTestManager(t, st, randBytes(t, 32), c)
 			ctx := context.Background()
 			if err := m.Ensure(ctx); err != nil {
@@ -237,7 +239,7 @@ func TestConcurrentEnsureCreatesOneKey(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			a, b := open(t)
 			kek := randBytes(t, 32)
-			c := newClock(t0)
+			c := testkit.NewClock(t0)
 			ms := []*Manager{newTestManager(t, a, kek, c), newTestManager(t, b, kek, c)}
 			for round, at := range []time.Time{t0, t0.Add(p.IssuePeriod - p.Lead), t0.Add(2*p.IssuePeriod - p.Lead)} {
 				c.Set(at)
@@ -283,7 +285,7 @@ func TestTruncatedIDCollisionRegenerates(t *testing.T) {
 		b = mustKey(t)
 	}
 	st := testStores[0].open(t)
-	c := newClock(t0)
+	c := testkit.NewClock(t0)
 	m := newTestManager(t, st, randBytes(t, 32), c)
 	seq := []*rsa.PrivateKey{a, a, b}
 	calls := 0
@@ -324,7 +326,7 @@ func mustKey(t *testing.T) *rsa.PrivateKey {
 
 func TestSealedAtRest(t *testing.T) {
 	st := testStores[0].open(t)
-	c := newClock(t0)
+	c := testkit.NewClock(t0)
 	kek := randBytes(t, 32)
 	m := newTestManager(t, st, kek, c)
 	ctx := context.Background()
@@ -362,7 +364,7 @@ func TestSealedAtRest(t *testing.T) {
 
 func TestReplicaSeesRotationAfterReload(t *testing.T) {
 	st := testStores[0].open(t)
-	c := newClock(t0)
+	c := testkit.NewClock(t0)
 	kek := randBytes(t, 32)
 	a, b := newTestManager(t, st, kek, c), newTestManager(t, st, kek, c)
 	ctx := context.Background()
@@ -422,7 +424,7 @@ func TestNewManagerValidates(t *testing.T) {
 
 func TestRunAndNextWait(t *testing.T) {
 	st := testStores[0].open(t)
-	c := newClock(t0)
+	c := testkit.NewClock(t0)
 	m := newTestManager(t, st, randBytes(t, 32), c)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -470,7 +472,7 @@ func TestRotationInTheFirstSecondKeepsTheKey(t *testing.T) {
 	for _, ts := range testStores {
 		t.Run(ts.name, func(t *testing.T) {
 			st := ts.open(t)
-			c := newClock(t0)
+			c := testkit.NewClock(t0)
 			m := newTestManager(t, st, randBytes(t, 32), c)
 			ctx := context.Background()
 			if err := m.Ensure(ctx); err != nil {
@@ -510,7 +512,7 @@ func TestPublicOnlyManagerNeverReadsPrivateKeys(t *testing.T) {
 	for _, ts := range testStores {
 		t.Run(ts.name, func(t *testing.T) {
 			st := ts.open(t)
-			c := newClock(t0)
+			c := testkit.NewClock(t0)
 			kek := randBytes(t, 32)
 			issuing := newTestManager(t, st, kek, c)
 			ctx := context.Background()

@@ -3,9 +3,7 @@ package keys
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/internal/store/postgres"
@@ -45,24 +43,4 @@ func openPostgres(t *testing.T, url string) *postgres.Store {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
 }

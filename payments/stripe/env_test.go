@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpass/blindpass/internal/testkit"
+
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/blindpass/blindpass/internal/store"
@@ -66,24 +68,6 @@ var storeKinds = []struct {
 		}
 		return st
 	}},
-}
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // clock is a settable test clock.
@@ -187,12 +171,12 @@ type env struct {
 	srv   *issuer.Server
 	ts    *httptest.Server
 	clock *clock
-	logs  *syncBuffer
+	logs  *testkit.SyncBuffer
 }
 
 func newEnv(t testing.TB, open func(testing.TB) store.IssuerStore) *env {
 	t.Helper()
-	e := &env{t: t, st: open(t), api: newFakeAPI(t), clock: newClock(), logs: &syncBuffer{}}
+	e := &env{t: t, st: open(t), api: newFakeAPI(t), clock: newClock(), logs: &testkit.SyncBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	kek := make([]byte, keys.KEKSize)
 	_, _ = rand.Read(kek)
