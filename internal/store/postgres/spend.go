@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -143,9 +144,12 @@ func readSpentRows(ctx context.Context, q querier, tokens []store.SpentToken) ([
 	})
 }
 
-// spentKey is a map key for a token's (KeyID, Nonce).
+// spentKey is a map key for a token's (KeyID, Nonce): the key id's length,
+// the key id, the nonce.
 func spentKey(t store.SpentToken) string {
-	return fmt.Sprintf("%d:%s%s", len(t.KeyID), t.KeyID, t.Nonce)
+	b := make([]byte, 0, binary.MaxVarintLen64+len(t.KeyID)+len(t.Nonce))
+	b = binary.AppendUvarint(b, uint64(len(t.KeyID)))
+	return string(append(append(b, t.KeyID...), t.Nonce...))
 }
 
 func columns(tokens []store.SpentToken) (keyIDs, nonces, bindings [][]byte, hours []time.Time) {
