@@ -38,7 +38,7 @@ type Config struct {
 	BatchSize    int
 	IssueClients int
 
-	// RedeemTokens bounds the full-speed redemption phase (default 30,000),
+	// RedeemTokens bounds the full-speed redemption phase (default 50,000),
 	// RedeemDuration its time (default 10s); Clients is the number of
 	// concurrent HTTP clients in it (default 64).
 	RedeemTokens   int
@@ -93,7 +93,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.IssueBatches, 20)
 	def(&c.BatchSize, 100)
 	def(&c.IssueClients, runtime.GOMAXPROCS(0))
-	def(&c.RedeemTokens, 30000)
+	def(&c.RedeemTokens, 50000)
 	def(&c.Clients, 64)
 	if c.RedeemDuration == 0 {
 		c.RedeemDuration = 10 * time.Second
