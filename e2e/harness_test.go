@@ -64,14 +64,58 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// process is one running blindpassd command.
+type process struct {
+	name string // the command, for messages
+	cmd  *exec.Cmd
+	out  *testkit.SyncBuffer // stdout and stderr
+	done chan struct{}       // closed when it has exited
+}
+
+// startProcess runs `blindpassd args...` with env added to this process's
+// environment (BLINDPASS_DATABASE_URL cleared). When the test ends it is
+// stopped with SIGTERM, and its output is logged if the test failed.
+func startProcess(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{name: args[0], cmd: exec.Command(bin(t, "blindpassd"), args...), out: &testkit.SyncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(append(os.Environ(), "BLINDPASS_DATABASE_URL="), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("blindpassd %s output:\n%s", p.name, p.out.String())
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for a graceful exit.
+func (p *process) stop(t *testing.T) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Errorf("blindpassd %s did not stop within 30s of SIGTERM", p.name)
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
 // devProcess is one running `blindpassd dev`.
 type devProcess struct {
-	cmd         *exec.Cmd
+	*process
 	dataDir     string
-	out         *testkit.SyncBuffer
 	IssuerURL   string
 	RedeemerURL string
-	done        chan struct{}
 }
 
 // startDev runs `blindpassd dev` with the given data dir and database URL
@@ -98,25 +142,11 @@ func (p *devProcess) restart(t *testing.T) *devProcess {
 func runDev(t *testing.T, dataDir, issuerAddr, redeemerAddr string, args []string) *devProcess {
 	t.Helper()
 	p := &devProcess{
-		cmd:         exec.Command(bin(t, "blindpassd"), args...),
+		process:     startProcess(t, nil, args...),
 		dataDir:     dataDir,
-		out:         &testkit.SyncBuffer{},
 		IssuerURL:   "http://" + issuerAddr,
 		RedeemerURL: "http://" + redeemerAddr,
-		done:        make(chan struct{}),
 	}
-	p.cmd.Env = append(os.Environ(), "BLINDPASS_DATABASE_URL=")
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.stop(t)
-		if t.Failed() {
-			t.Logf("blindpassd output:\n%s", p.out.String())
-		}
-	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if p.ready() {
@@ -158,20 +188,3 @@ func (p *devProcess) ready() bool {
 }
 
 func (p *devProcess) kekFile() string { return filepath.Join(p.dataDir, "kek") }
-
-// stop sends SIGTERM and waits for a graceful exit.
-func (p *devProcess) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Errorf("blindpassd did not stop within 30s of SIGTERM")
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,7 +62,7 @@ type world struct {
 	issuerURL, devURL, redeemerURL, adminURL     string
 	issuerMetrics, redeemerMetrics, adminMetrics string // metrics listeners' base URLs
 
-	issuer, redeemer, admin *roleProcess
+	issuer, redeemer, admin *process
 	dev                     *devProcess
 
 	stripe   *fakeStripe
@@ -78,14 +77,6 @@ type world struct {
 	problems []answer
 	// sessionIDs are every console session id the console set.
 	sessionIDs []string
-}
-
-// roleProcess is one running production role.
-type roleProcess struct {
-	name string
-	cmd  *exec.Cmd
-	out  *testkit.SyncBuffer
-	done chan struct{}
 }
 
 // randomText is n random bytes, base64url.
@@ -177,9 +168,9 @@ log:
 `, redeemerAddr, redeemerMetrics, w.issuerURL, auditIssuerName, auditOrigin, w.path("stats_token"),
 		w.path("redeemer_db"), w.upstreamBase, w.path("upstream_key")))
 
-	w.issuer = w.startRole("issuer", []string{"STRIPE_API_BASE=" + w.stripe.URL()}, "issuer", "--config", w.path("issuer.yaml"))
+	w.issuer = startProcess(w.t, []string{"STRIPE_API_BASE=" + w.stripe.URL()}, "issuer", "--config", w.path("issuer.yaml"))
 	w.waitStatus("the issuer directory", w.issuerURL+"/.well-known/private-token-issuer-directory", http.MethodGet, http.StatusOK)
-	w.redeemer = w.startRole("redeemer", nil, "redeemer", "--config", w.path("redeemer.yaml"))
+	w.redeemer = startProcess(w.t, nil, "redeemer", "--config", w.path("redeemer.yaml"))
 	w.waitStatus("the redeemer's challenge", w.redeemerURL+"/v1/redeem", http.MethodPost, http.StatusUnauthorized)
 
 	// The dev checkout: a dev process on the issuer's database and key.
@@ -205,7 +196,7 @@ log:
   format: json
 `, adminAddr, adminMetrics, kek, w.redeemerURL, w.path("stats_token"), w.path("admin_db")))
 		w.operatorCommand(w.secrets.adminPassword+"\n", "admin", "add-user", "--database-url", w.issuerDB, auditOperator)
-		w.admin = w.startRole("admin", nil, "admin", "--config", w.path("admin.yaml"))
+		w.admin = startProcess(w.t, nil, "admin", "--config", w.path("admin.yaml"))
 		w.waitStatus("the admin console", w.adminURL+"/login", http.MethodGet, http.StatusOK)
 	}
 	w.secrets.dbPasswords = append(w.secrets.dbPasswords, passwordOf(issuerLogin), passwordOf(redeemerLogin))
@@ -286,42 +277,6 @@ func passwordOf(dbURL string) string {
 	u, _ := url.Parse(dbURL)
 	p, _ := u.User.Password()
 	return p
-}
-
-// startRole runs a production role; it is stopped with SIGTERM at the end.
-func (w *world) startRole(name string, env []string, args ...string) *roleProcess {
-	t := w.t
-	t.Helper()
-	p := &roleProcess{name: name, cmd: exec.Command(bin(t, "blindpassd"), args...), out: &testkit.SyncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = append(append(os.Environ(), "BLINDPASS_DATABASE_URL="), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.stop(t)
-		if t.Failed() {
-			t.Logf("blindpassd %s output:\n%s", name, p.out.String())
-		}
-	})
-	return p
-}
-
-func (p *roleProcess) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Errorf("blindpassd %s did not stop within 30s of SIGTERM", p.name)
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 // waitStatus waits until a request answers with the status.

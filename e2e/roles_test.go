@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/blindpass/blindpass/internal/testkit"
-
 	"github.com/blindpass/blindpass/internal/testdb"
 )
 
@@ -27,33 +25,6 @@ func run(t *testing.T, args ...string) string {
 		t.Fatalf("blindpassd %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-// startRole runs a long-lived blindpassd role and stops it at the end.
-func startRole(t *testing.T, args ...string) *testkit.SyncBuffer {
-	t.Helper()
-	out := &testkit.SyncBuffer{}
-	cmd := exec.Command(bin(t, "blindpassd"), args...)
-	cmd.Env = append(os.Environ(), "BLINDPASS_DATABASE_URL=")
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("blindpassd %s output:\n%s", args[0], out.String())
-		}
-	})
-	return out
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
@@ -82,7 +53,7 @@ func TestProductionRolesOnPostgres(t *testing.T) {
 
 	issuerAddr, redeemerAddr := freeAddr(t), freeAddr(t)
 	issuerURL := "http://" + issuerAddr
-	startRole(t, "issuer", "--database-url", dbURL, "--kek-file", kek, "--addr", issuerAddr, "--public-url", issuerURL)
+	startProcess(t, nil, "issuer", "--database-url", dbURL, "--kek-file", kek, "--addr", issuerAddr, "--public-url", issuerURL)
 	waitFor(t, "the issuer directory", func() bool {
 		resp, err := http.Get(issuerURL + "/.well-known/private-token-issuer-directory")
 		if err != nil {
@@ -91,7 +62,7 @@ func TestProductionRolesOnPostgres(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	startRole(t, "redeemer", "--database-url", dbURL, "--addr", redeemerAddr, "--issuer-url", issuerURL, "--origin", "chat.example")
+	startProcess(t, nil, "redeemer", "--database-url", dbURL, "--addr", redeemerAddr, "--issuer-url", issuerURL, "--origin", "chat.example")
 	redeemerURL := "http://" + redeemerAddr
 	waitFor(t, "the redeemer to load the directory", func() bool {
 		resp, err := http.Post(redeemerURL+"/v1/redeem", "", nil)
