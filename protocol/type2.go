@@ -119,8 +119,33 @@ func (s *ClientState) Finalize(resp TokenResponse) (Token, error) {
 // token's key id is pub's (the caller checks the challenge digest it
 // expects).
 func VerifyToken(pub *rsa.PublicKey, t Token) error {
+	v, err := NewVerifier(pub)
+	if err != nil {
+		return err
+	}
+	return v.Verify(t)
+}
+
+// Verifier checks type-2 tokens under one public key. It checks the key and
+// derives its token_key_id once, so a redeemer verifying many tokens under
+// the same key does not redo that work per token.
+type Verifier struct {
+	pub   *rsa.PublicKey
+	keyID [KeyIDSize]byte
+}
+
+// NewVerifier checks pub (RSA-2048) and prepares a Verifier for it.
+func NewVerifier(pub *rsa.PublicKey) (Verifier, error) {
 	if err := checkPublicKey(pub); err != nil {
-		return fmt.Errorf("verify token: %w", err)
+		return Verifier{}, fmt.Errorf("verify token: %w", err)
+	}
+	return Verifier{pub: pub, keyID: KeyID(MarshalPublicKey(pub))}, nil
+}
+
+// Verify is VerifyToken under the Verifier's key.
+func (v Verifier) Verify(t Token) error {
+	if v.pub == nil {
+		return fmt.Errorf("%w: verify token: no key", ErrInvalidKey)
 	}
 	if t.TokenType != TokenTypeBlindRSA {
 		return fmt.Errorf("%w: verify token: type 0x%04x", ErrUnknownTokenType, t.TokenType)
@@ -128,12 +153,12 @@ func VerifyToken(pub *rsa.PublicKey, t Token) error {
 	if len(t.Authenticator) != Nk {
 		return fmt.Errorf("%w: verify token: authenticator is %d bytes, want %d", ErrMalformed, len(t.Authenticator), Nk)
 	}
-	if KeyID(MarshalPublicKey(pub)) != t.TokenKeyID {
+	if v.keyID != t.TokenKeyID {
 		return fmt.Errorf("%w: verify token: token_key_id is not the key's", ErrKeyIDMismatch)
 	}
 	digest := sha512.Sum384(t.AuthenticatorInput())
 	opts := &rsa.PSSOptions{SaltLength: pssSaltLength, Hash: crypto.SHA384}
-	if err := rsa.VerifyPSS(pub, crypto.SHA384, digest[:], t.Authenticator, opts); err != nil {
+	if err := rsa.VerifyPSS(v.pub, crypto.SHA384, digest[:], t.Authenticator, opts); err != nil {
 		return fmt.Errorf("%w: verify token: %w", ErrInvalidSignature, err)
 	}
 	return nil

@@ -178,3 +178,39 @@ func TestFinalizeAndVerifyReject(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifierMatchesVerifyToken(t *testing.T) {
+	sk, other := keys(t)
+	req, state, err := NewTokenRequest(rand.Reader, &sk.PublicKey, testChallenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := BlindSign(sk, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := state.Finalize(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(&sk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Verify(tok); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	vo, err := NewVerifier(&other.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vo.Verify(tok); !errors.Is(err, ErrKeyIDMismatch) {
+		t.Fatalf("another key's Verifier: %v, want ErrKeyIDMismatch", err)
+	}
+	if _, err := NewVerifier(nil); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("NewVerifier(nil): %v", err)
+	}
+	if err := (Verifier{}).Verify(tok); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("zero Verifier: %v", err)
+	}
+}

@@ -60,6 +60,10 @@ func (r *Redeemer) fetchDirectory(ctx context.Context) ([]*activeKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("directory key %d: %w", i, err)
 		}
+		verifier, err := protocol.NewVerifier(pub)
+		if err != nil {
+			return nil, fmt.Errorf("directory key %d: %w", i, err)
+		}
 		id := protocol.KeyID(spki)
 		if seen[id] {
 			return nil, fmt.Errorf("directory lists key %x twice", id[:8])
@@ -68,7 +72,7 @@ func (r *Redeemer) fetchDirectory(ctx context.Context) ([]*activeKey, error) {
 		keys = append(keys, &activeKey{
 			id:          id,
 			spki:        spki,
-			pub:         pub,
+			verifier:    verifier,
 			notBefore:   unixOrZero(dk.NotBefore),
 			redeemUntil: unixOrZero(dk.RedeemUntil),
 			challenge:   protocol.FormatChallenge(r.challenge, spki),

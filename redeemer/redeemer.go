@@ -1,7 +1,6 @@
 package redeemer
 
 import (
-	"crypto/rsa"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -37,10 +36,10 @@ type keySet struct {
 type activeKey struct {
 	id          [protocol.KeyIDSize]byte
 	spki        []byte
-	pub         *rsa.PublicKey
-	notBefore   time.Time // zero: not given
-	redeemUntil time.Time // zero: not given
-	challenge   string    // WWW-Authenticate value naming this key
+	verifier    protocol.Verifier // its public key, checked once
+	notBefore   time.Time         // zero: not given
+	redeemUntil time.Time         // zero: not given
+	challenge   string            // WWW-Authenticate value naming this key
 }
 
 // New makes a Redeemer. It holds no keys until Refresh (or Run) has loaded

@@ -161,7 +161,7 @@ func (r *Redeemer) verify(ks *keySet, tokens []protocol.Token, now time.Time) er
 		keys[i] = k
 	}
 	for i, t := range tokens {
-		if err := protocol.VerifyToken(keys[i].pub, t); err != nil {
+		if err := keys[i].verifier.Verify(t); err != nil {
 			return r.unauthorized(ErrTokenInvalid.Wrapping(err))
 		}
 	}
