@@ -66,12 +66,13 @@ func (s *Server) login(c echo.Context) error {
 	hash := u.PasswordHash
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
+			s.limiter.release(name, now) // nothing was decided
 			return storeError(err)
 		}
 		hash = dummyHash() // same work for unknown names
 	}
 	if !VerifyPassword(password, hash) || err != nil || u.PasswordHash == "" {
-		s.limiter.fail(name, now)
+		// The failure was counted by allow, before the verification.
 		subject := "unknown operator" // what was typed may be a password: never logged
 		if err == nil {
 			subject = "admin:" + u.Name

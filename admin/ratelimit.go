@@ -66,8 +66,13 @@ func prune(ts []time.Time, cutoff time.Time) []time.Time {
 	return ts[i:]
 }
 
-// allow records an attempt for name at now and reports whether it may go
-// ahead; when not, retry is how long until it may.
+// allow decides on an attempt for name at now. An allowed attempt is
+// counted as a failure of name at once (a reservation), before the password
+// is checked: concurrent guesses cannot all pass the check while the first
+// ones are still being verified. The caller then calls succeed (the
+// password was right: the name's failures are forgotten) or release (the
+// attempt was not decided, e.g. the store failed); a wrong password needs
+// nothing more. When not allowed, retry is how long until it may be.
 func (l *limiter) allow(name string, now time.Time) (ok bool, retry time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -85,17 +90,34 @@ func (l *limiter) allow(name string, now time.Time) (ok bool, retry time.Duratio
 		return false, l.all[0].Add(l.lim.GlobalWindow).Sub(now)
 	}
 	l.all = append(l.all, now)
+	l.record(name, now)
 	return true, 0
 }
 
-// fail records a failed login for name.
-func (l *limiter) fail(name string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// record counts a failure of name at now; the caller holds mu.
+func (l *limiter) record(name string, now time.Time) {
 	if _, ok := l.failures[name]; !ok && len(l.failures) >= maxTrackedNames {
 		l.evict(now)
 	}
 	l.failures[name] = append(l.failures[name], now)
+}
+
+// release gives back the reservation that allow made for name at at.
+func (l *limiter) release(name string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.failures[name]
+	for i := len(f) - 1; i >= 0; i-- {
+		if f[i].Equal(at) {
+			f = append(f[:i:i], f[i+1:]...)
+			break
+		}
+	}
+	if len(f) == 0 {
+		delete(l.failures, name)
+	} else {
+		l.failures[name] = f
+	}
 }
 
 // succeed forgets name's failures.
