@@ -18,6 +18,10 @@ type Admin struct {
 	// KEKFile is the issuer's key-encryption key (for key rotation from the
 	// console). Required.
 	KEKFile string `yaml:"kek_file"`
+	// Keys is the issuer's key schedule, used by "Rotate now": set the same
+	// values as the issuer's keys (zero fields take the same defaults). A
+	// forced rotation makes a key with this schedule.
+	Keys KeySchedule `yaml:"keys"`
 	// RedeemerURL is the redeemer's internal base URL, e.g.
 	// http://redeemer:8701, for its statistics; with StatsTokenFile.
 	RedeemerURL string `yaml:"redeemer_url"`
@@ -55,6 +59,7 @@ func (c *Admin) validate() error {
 		}
 		c.KEK = kek
 	}
+	c.Keys.check(v)
 	switch {
 	case (c.RedeemerURL == "") != (c.StatsTokenFile == ""):
 		v.add("redeemer_url", "redeemer_url and stats_token_file go together")

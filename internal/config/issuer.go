@@ -53,6 +53,15 @@ func (k KeySchedule) Policy() keys.Policy {
 	return keys.Policy{IssuePeriod: k.IssuePeriod, Lead: k.Lead, RedeemGrace: k.RedeemGrace}.WithDefaults()
 }
 
+func (k KeySchedule) check(v *validator) {
+	v.nonNegative("keys.issue_period", k.IssuePeriod)
+	v.nonNegative("keys.lead", k.Lead)
+	v.nonNegative("keys.redeem_grace", k.RedeemGrace)
+	if err := k.Policy().Validate(); err != nil {
+		v.add("keys", err.Error())
+	}
+}
+
 // Default listen addresses of the roles.
 const (
 	DefaultIssuerListen   = ":8700"
@@ -81,12 +90,7 @@ func (c *Issuer) validate() error {
 	if c.SignWorkers < 0 {
 		v.add("sign_workers", "negative")
 	}
-	v.nonNegative("keys.issue_period", c.Keys.IssuePeriod)
-	v.nonNegative("keys.lead", c.Keys.Lead)
-	v.nonNegative("keys.redeem_grace", c.Keys.RedeemGrace)
-	if err := c.Keys.Policy().Validate(); err != nil {
-		v.add("keys", err.Error())
-	}
+	c.Keys.check(v)
 	if v.required("kek_file", c.KEKFile) {
 		kek, err := keys.LoadKEK(c.KEKFile)
 		if err != nil {

@@ -29,6 +29,7 @@ func newAdminCmd() *cobra.Command {
 		statsTokenFile string
 		jsonLogs       bool
 		configFile     string
+		sched          schedule
 	)
 	cmd := &cobra.Command{
 		Use:   "admin",
@@ -56,13 +57,18 @@ statistics come from its GET /internal/stats with the token in --stats-token-fil
 			if (redeemerURL == "") != (statsTokenFile == "") {
 				return usageError{errors.New("--redeemer-url and --stats-token-file go together")}
 			}
-			return runAdmin(cmd.Context(), st, addr, publicURL, redeemerURL, statsTokenFile,
+			policy, err := sched.policy()
+			if err != nil {
+				return err
+			}
+			return runAdmin(cmd.Context(), st, policy, addr, publicURL, redeemerURL, statsTokenFile,
 				newLogger(cmd.ErrOrStderr(), jsonLogs))
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&configFile, "config", "c", "", "configuration file (YAML, see deploy/config/admin.yaml); the other flags are then refused")
 	st.register(f)
+	sched.register(f)
 	f.StringVar(&addr, "addr", "127.0.0.1:8702", "listen address")
 	f.StringVar(&publicURL, "public-url", "", "base URL operators open, e.g. https://admin.example (required)")
 	f.StringVar(&redeemerURL, "redeemer-url", "", "the redeemer's internal base URL, for its statistics")
@@ -72,7 +78,7 @@ statistics come from its GET /internal/stats with the token in --stats-token-fil
 	return cmd
 }
 
-func runAdmin(ctx context.Context, st storage, addr, publicURL, redeemerURL, statsTokenFile string, logger *slog.Logger) error {
+func runAdmin(ctx context.Context, st storage, policy keys.Policy, addr, publicURL, redeemerURL, statsTokenFile string, logger *slog.Logger) error {
 	kek, err := st.kek(false)
 	if err != nil {
 		return err
@@ -86,7 +92,7 @@ func runAdmin(ctx context.Context, st storage, addr, publicURL, redeemerURL, sta
 	if !ok {
 		return errors.New("admin: the issuer store lacks the console's tables")
 	}
-	km, err := keys.NewManager(stores.issuer, kek, keys.Policy{}, logger, time.Now, keys.PublicOnly())
+	km, err := keys.NewManager(stores.issuer, kek, policy, logger, time.Now, keys.PublicOnly())
 	if err != nil {
 		return err
 	}

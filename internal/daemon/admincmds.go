@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/blindpass/blindpass/internal/config"
 	"github.com/blindpass/blindpass/issuer/keys"
 )
 
@@ -38,14 +40,24 @@ func newKeysCmd() *cobra.Command {
 		Use:   "keys",
 		Short: "List or rotate the issuer's key epochs",
 	}
-	var st storage
-	st.register(cmd.PersistentFlags())
+	var (
+		st         storage
+		sched      schedule
+		configFile string
+	)
+	pf := cmd.PersistentFlags()
+	st.register(pf)
+	sched.register(pf)
+	pf.StringVarP(&configFile, "config", "c", "", "the issuer's configuration file (YAML): its database, kek_file and keys schedule; the other flags are then refused")
+	open := func(cmd *cobra.Command) (*keys.Manager, func(), error) {
+		return openKeyManager(cmd, &st, sched, configFile)
+	}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List key epochs with their publication, issuing and redemption windows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			km, closeFn, err := openKeyManager(cmd, &st)
+			km, closeFn, err := open(cmd)
 			if err != nil {
 				return err
 			}
@@ -66,9 +78,17 @@ func newKeysCmd() *cobra.Command {
 	rotate := &cobra.Command{
 		Use:   "rotate",
 		Short: "Start a new key epoch now; the current key stops issuing (its tokens stay valid)",
-		Args:  cobra.NoArgs,
+		Long: `rotate makes a new key that signs from now; every key still signing stops now (its
+tokens stay valid until their redeem_until). The new key follows the issuer's key
+schedule: give the issuer's configuration file with --config (its database, kek_file
+and keys section are used), or, with the flag form, --issue-period, --lead and
+--redeem-grace with the values the issuer runs with (their defaults are the issuer's
+defaults). Running issuers sign with the new key at once.`,
+		Example: `  blindpassd keys rotate --config /etc/blindpass/issuer.yaml
+  blindpassd keys rotate --database-url-file db_url --kek-file kek --issue-period 720h --redeem-grace 720h`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			km, closeFn, err := openKeyManager(cmd, &st)
+			km, closeFn, err := open(cmd)
 			if err != nil {
 				return err
 			}
@@ -100,7 +120,31 @@ from the database, and give every issuer replica the same file.`,
 	return cmd
 }
 
-func openKeyManager(cmd *cobra.Command, st *storage) (*keys.Manager, func(), error) {
+func openKeyManager(cmd *cobra.Command, st *storage, sched schedule, configFile string) (*keys.Manager, func(), error) {
+	logger := newLogger(cmd.ErrOrStderr(), false)
+	if configFile != "" {
+		if err := onlyConfig(cmd.Flags()); err != nil {
+			return nil, nil, err
+		}
+		cfg, err := config.LoadIssuer(configFile, config.OSEnv())
+		if err != nil {
+			return nil, nil, err
+		}
+		db, _, err := openDatabase(cmd.Context(), cfg.Database, "issuer.db")
+		if err != nil {
+			return nil, nil, err
+		}
+		km, err := keys.NewManager(db, cfg.KEK, cfg.Keys.Policy(), logger, time.Now, keys.PublicOnly())
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return km, func() { _ = db.Close() }, nil
+	}
+	policy, err := sched.policy()
+	if err != nil {
+		return nil, nil, err
+	}
 	kek, err := st.kek(false)
 	if err != nil {
 		return nil, nil, err
@@ -113,10 +157,35 @@ func openKeyManager(cmd *cobra.Command, st *storage) (*keys.Manager, func(), err
 		stores.Close()
 		return nil, nil, errors.New("no issuer store")
 	}
-	km, err := keys.NewManager(stores.issuer, kek, keys.Policy{}, newLogger(cmd.ErrOrStderr(), false), time.Now, keys.PublicOnly())
+	km, err := keys.NewManager(stores.issuer, kek, policy, logger, time.Now, keys.PublicOnly())
 	if err != nil {
 		stores.Close()
 		return nil, nil, err
 	}
 	return km, stores.Close, nil
+}
+
+// schedule is the key schedule of the flag forms (`keys`, `admin`): it must
+// be the issuer's, since a forced rotation makes a key with it.
+type schedule struct {
+	issuePeriod, lead, redeemGrace time.Duration
+}
+
+func (s *schedule) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&s.issuePeriod, "issue-period", 0, "the issuer's keys.issue_period, for forced rotations (0: the default, 1440h)")
+	fs.DurationVar(&s.lead, "lead", 0, "the issuer's keys.lead (0: the default, 48h)")
+	fs.DurationVar(&s.redeemGrace, "redeem-grace", 0, "the issuer's keys.redeem_grace (0: the default, 1440h)")
+}
+
+// policy checks the schedule as the issuer's configuration does.
+func (s schedule) policy() (keys.Policy, error) {
+	k := config.KeySchedule{IssuePeriod: s.issuePeriod, Lead: s.lead, RedeemGrace: s.redeemGrace}
+	if s.issuePeriod < 0 || s.lead < 0 || s.redeemGrace < 0 {
+		return keys.Policy{}, usageError{errors.New("--issue-period, --lead and --redeem-grace must not be negative")}
+	}
+	p := k.Policy()
+	if err := p.Validate(); err != nil {
+		return keys.Policy{}, usageError{err}
+	}
+	return p, nil
 }

@@ -34,7 +34,7 @@ func newAdminRole(ctx context.Context, cfg *config.Admin, logger *slog.Logger) (
 	if !ok {
 		return nil, errors.New("admin: the issuer store lacks the console's tables")
 	}
-	km, err := keys.NewManager(st, cfg.KEK, keys.Policy{}, logger, time.Now, keys.PublicOnly())
+	km, err := keys.NewManager(st, cfg.KEK, cfg.Keys.Policy(), logger, time.Now, keys.PublicOnly())
 	if err != nil {
 		return nil, err
 	}
