@@ -2,7 +2,7 @@ package bench
 
 import (
 	"context"
-	"crypto/rsa"
+
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +16,7 @@ import (
 	"github.com/blindpass/blindpass/internal/store/postgres"
 	"github.com/blindpass/blindpass/issuer"
 	"github.com/blindpass/blindpass/issuer/keys"
+	"github.com/blindpass/blindpass/protocol"
 	"github.com/blindpass/blindpass/redeemer"
 )
 
@@ -129,9 +130,9 @@ func startServers(ctx context.Context, cfg Config, dbURL string) (_ *servers, er
 	}, nil
 }
 
-// signer returns the issuer's private key for the key whose truncated id
+// signer returns the issuer's blind signer for the key whose truncated id
 // is given (in-process only).
-func (s *servers) signer(truncatedID uint8) (*rsa.PrivateKey, error) {
+func (s *servers) signer(truncatedID uint8) (*protocol.Signer, error) {
 	sk, _, err := s.km.Signer(truncatedID)
 	return sk, err
 }

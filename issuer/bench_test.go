@@ -50,7 +50,7 @@ func BenchmarkIssueBatch100HTTP(b *testing.B) {
 			rounds := max(min(b.N, 5), 2)
 			seq := timeIt(rounds, func() {
 				for _, r := range reqs {
-					if _, err := protocol.BlindSign(sk, r); err != nil {
+					if _, err := sk.BlindSign(r); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -61,7 +61,7 @@ func BenchmarkIssueBatch100HTTP(b *testing.B) {
 				for w := range workers {
 					wg.Go(func() {
 						for i := w; i < len(reqs); i += workers {
-							if _, err := protocol.BlindSign(sk, reqs[i]); err != nil {
+							if _, err := sk.BlindSign(reqs[i]); err != nil {
 								b.Error(err)
 							}
 						}

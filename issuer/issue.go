@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -190,7 +189,7 @@ func usable(o store.Order, n int64) error {
 
 // signer is the key for one truncated key id.
 type signer struct {
-	sk *rsa.PrivateKey
+	s  *protocol.Signer
 	id [protocol.KeyIDSize]byte
 }
 
@@ -210,7 +209,7 @@ func (s *Server) signers(ctx context.Context, reqs []protocol.TokenRequest) (map
 		if err != nil {
 			return nil, err
 		}
-		out[tid] = signer{sk: sk, id: id}
+		out[tid] = signer{s: sk, id: id}
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -43,8 +44,15 @@ func (s *Server) signAll(ctx context.Context, signers map[uint8]signer, reqs []p
 					fail(ctx.Err())
 					return
 				}
-				sig, err := protocol.BlindSign(signers[reqs[i].TruncatedTokenKeyID].sk, reqs[i])
+				sig, err := signers[reqs[i].TruncatedTokenKeyID].s.BlindSign(reqs[i])
 				<-s.sem
+				if errors.Is(err, protocol.ErrSignFault) {
+					// Not the client's doing, and the faulty signature
+					// was not sent: a 500, and an operator must look.
+					s.log.LogAttrs(ctx, slog.LevelError, "blind signature failed its check; not sent", slog.String("error", err.Error()))
+					fail(err)
+					return
+				}
 				if err != nil {
 					s.log.LogAttrs(ctx, slog.LevelWarn, "blind signature failed", slog.String("error", err.Error()))
 					fail(ErrBadBlindedMsg.Wrapping(err))

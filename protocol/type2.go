@@ -10,6 +10,8 @@ import (
 	"math/big"
 
 	"github.com/cloudflare/circl/blindsign/blindrsa"
+
+	"github.com/blindpass/blindpass/internal/rsacrt"
 )
 
 // variant is the RFC 9474 variant of token type 0x0002 (RFC 9578 §6).
@@ -17,14 +19,53 @@ const variant = blindrsa.SHA384PSSDeterministic
 
 // Issuer side of type 0x0002.
 
-// BlindSign signs one type-2 TokenRequest with sk (RSABSSA-SHA384-PSS-Deterministic).
-// The request's truncated key id must be the last byte of sk's key id.
-func BlindSign(sk *rsa.PrivateKey, req TokenRequest) (TokenResponse, error) {
+// ErrSignFault: the blind signature computed for a request did not verify
+// under the key (RFC 9474 §4.2 step 4), so it was not returned. It means a
+// fault in the signer (hardware, memory, a corrupted key in memory), never a
+// bad request: sending such a signature could reveal the private key.
+var ErrSignFault = errors.New("protocol: blind signature failed its check")
+
+// Signer blind-signs type-2 TokenRequests under one private key. NewSigner
+// checks the key, derives its token_key_id and its CRT values once (the
+// private operation runs on CRT with constant-time arithmetic,
+// internal/rsacrt), so an issuer keeps one Signer per key. It is safe for
+// concurrent use.
+type Signer struct {
+	key   *rsacrt.PrivateKey
+	pub   *rsa.PublicKey
+	keyID [KeyIDSize]byte
+}
+
+// NewSigner checks sk (a two-prime RSA-2048 key) and prepares a Signer.
+func NewSigner(sk *rsa.PrivateKey) (*Signer, error) {
 	if sk == nil || len(sk.Primes) != 2 || sk.D == nil {
-		return TokenResponse{}, fmt.Errorf("%w: blind sign: not a two-prime RSA private key", ErrInvalidKey)
+		return nil, fmt.Errorf("%w: blind sign: not a two-prime RSA private key", ErrInvalidKey)
 	}
 	if err := checkPublicKey(&sk.PublicKey); err != nil {
-		return TokenResponse{}, fmt.Errorf("blind sign: %w", err)
+		return nil, fmt.Errorf("blind sign: %w", err)
+	}
+	k, err := rsacrt.New(sk)
+	if err != nil {
+		return nil, fmt.Errorf("%w: blind sign: %w", ErrInvalidKey, err)
+	}
+	pub := &rsa.PublicKey{N: new(big.Int).Set(sk.N), E: sk.E}
+	return &Signer{key: k, pub: pub, keyID: KeyID(MarshalPublicKey(pub))}, nil
+}
+
+// Public is the signer's public key (a copy the caller must not change).
+func (s *Signer) Public() *rsa.PublicKey { return s.pub }
+
+// KeyID is the signer's token_key_id.
+func (s *Signer) KeyID() [KeyIDSize]byte { return s.keyID }
+
+// BlindSign signs one type-2 TokenRequest (RSABSSA-SHA384-PSS-Deterministic
+// BlindSign, RFC 9474 §4.2). The request's truncated key id must be the last
+// byte of the signer's key id and blinded_msg must be Nk bytes below the
+// modulus. A signature that fails RFC 9474's check is never returned:
+// ErrSignFault.
+func (s *Signer) BlindSign(req TokenRequest) (TokenResponse, error) {
+	if s == nil || s.key == nil {
+		return TokenResponse{}, fmt.Errorf("%w: blind sign: no key", ErrInvalidKey)
 	}
 	if req.TokenType != TokenTypeBlindRSA {
 		return TokenResponse{}, fmt.Errorf("%w: blind sign: type 0x%04x", ErrUnknownTokenType, req.TokenType)
@@ -32,18 +73,31 @@ func BlindSign(sk *rsa.PrivateKey, req TokenRequest) (TokenResponse, error) {
 	if len(req.BlindedMsg) != Nk {
 		return TokenResponse{}, fmt.Errorf("%w: blind sign: blinded_msg is %d bytes, want %d", ErrMalformed, len(req.BlindedMsg), Nk)
 	}
-	if id := KeyID(MarshalPublicKey(&sk.PublicKey)); id[KeyIDSize-1] != req.TruncatedTokenKeyID {
+	if s.keyID[KeyIDSize-1] != req.TruncatedTokenKeyID {
 		return TokenResponse{}, fmt.Errorf("%w: blind sign: truncated key id 0x%02x, key has 0x%02x",
-			ErrKeyIDMismatch, req.TruncatedTokenKeyID, id[KeyIDSize-1])
+			ErrKeyIDMismatch, req.TruncatedTokenKeyID, s.keyID[KeyIDSize-1])
 	}
-	if new(big.Int).SetBytes(req.BlindedMsg).Cmp(sk.N) >= 0 {
+	sig, err := s.key.Sign(req.BlindedMsg)
+	switch {
+	case errors.Is(err, rsacrt.ErrMessageRange):
 		return TokenResponse{}, fmt.Errorf("%w: blind sign: blinded_msg is not below the modulus", ErrMalformed)
-	}
-	sig, err := blindrsa.NewSigner(sk).BlindSign(req.BlindedMsg)
-	if err != nil {
+	case errors.Is(err, rsacrt.ErrFault):
+		return TokenResponse{}, fmt.Errorf("%w: %w", ErrSignFault, err)
+	case err != nil:
 		return TokenResponse{}, fmt.Errorf("blind sign: %w", err)
 	}
 	return TokenResponse{BlindSig: sig}, nil
+}
+
+// BlindSign signs one type-2 TokenRequest with sk: NewSigner(sk) then its
+// BlindSign. An issuer signing many requests keeps the Signer instead, so
+// that the key's CRT values are derived once.
+func BlindSign(sk *rsa.PrivateKey, req TokenRequest) (TokenResponse, error) {
+	s, err := NewSigner(sk)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	return s.BlindSign(req)
 }
 
 // Client side of type 0x0002.

@@ -45,7 +45,7 @@ type Manager struct {
 	mu      sync.RWMutex
 	keys    []store.Key // by epoch; SealedPrivateKey kept for lazy opening
 	ends    []time.Time // effectiveEnds(keys)
-	private map[int64]*rsa.PrivateKey
+	private map[int64]*protocol.Signer // CRT values derived once, at opening
 }
 
 // actorKey carries the audit actor in a context.
@@ -102,7 +102,7 @@ func NewManager(st Store, kek []byte, p Policy, logger *slog.Logger, now func() 
 		log:      logger,
 		now:      now,
 		generate: func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) },
-		private:  make(map[int64]*rsa.PrivateKey),
+		private:  make(map[int64]*protocol.Signer),
 	}
 	for _, o := range opts {
 		o(m)
@@ -132,7 +132,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	m.mu.RLock()
 	cached := m.private
 	m.mu.RUnlock()
-	private := make(map[int64]*rsa.PrivateKey)
+	private := make(map[int64]*protocol.Signer)
 	for _, k := range ks {
 		if m.publicOnly || !now.Before(k.IssueUntil) {
 			continue // cannot or will never sign
@@ -155,8 +155,9 @@ func (m *Manager) Reload(ctx context.Context) error {
 	return nil
 }
 
-// open decrypts and checks a stored private key.
-func (m *Manager) open(k store.Key) (*rsa.PrivateKey, error) {
+// open decrypts and checks a stored private key and prepares its signer
+// (which derives the key's CRT values once, for as long as it is cached).
+func (m *Manager) open(k store.Key) (*protocol.Signer, error) {
 	pkcs8, err := Open(m.kek, k.ID, k.SealedPrivateKey)
 	if err != nil {
 		return nil, fmt.Errorf("keys: key epoch %d: %w", k.Epoch, err)
@@ -166,11 +167,14 @@ func (m *Manager) open(k store.Key) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: key epoch %d: %w", k.Epoch, err)
 	}
-	spki := protocol.MarshalPublicKey(&sk.PublicKey)
-	if id := protocol.KeyID(spki); string(id[:]) != string(k.ID) {
+	s, err := protocol.NewSigner(sk)
+	if err != nil {
+		return nil, fmt.Errorf("keys: key epoch %d: %w", k.Epoch, err)
+	}
+	if id := s.KeyID(); string(id[:]) != string(k.ID) {
 		return nil, fmt.Errorf("keys: key epoch %d: private key does not match its key id", k.Epoch)
 	}
-	return sk, nil
+	return s, nil
 }
 
 // Published returns the keys the directory lists at t: created_at <= t <
@@ -188,10 +192,10 @@ func (m *Manager) Published(t time.Time) []KeyInfo {
 	return out
 }
 
-// Signer returns the private key and key id of the published key that signs
+// Signer returns the blind signer and key id of the published key that signs
 // now and whose key id ends in truncatedID. ErrUnknownKey if there is none.
-// The private key must not be logged or kept.
-func (m *Manager) Signer(truncatedID uint8) (*rsa.PrivateKey, [protocol.KeyIDSize]byte, error) {
+// The signer must not be kept: a rotation or retirement drops it.
+func (m *Manager) Signer(truncatedID uint8) (*protocol.Signer, [protocol.KeyIDSize]byte, error) {
 	now := m.now().UTC()
 	m.mu.RLock()
 	defer m.mu.RUnlock()

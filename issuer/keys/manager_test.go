@@ -53,7 +53,7 @@ func checkSigner(t *testing.T, m *Manager, pub []KeyInfo, want int64) {
 		if err != nil {
 			t.Fatalf("Signer(epoch %d) = %v", k.Epoch, err)
 		}
-		if id != k.ID || protocol.KeyID(protocol.MarshalPublicKey(&sk.PublicKey)) != k.ID {
+		if id != k.ID || sk.KeyID() != k.ID || protocol.KeyID(protocol.MarshalPublicKey(sk.Public())) != k.ID {
 			t.Fatalf("Signer(epoch %d) returned another key", k.Epoch)
 		}
 	}
