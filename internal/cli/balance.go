@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/blindpass/blindpass/client"
 	"github.com/blindpass/blindpass/client/wallet"
 )
 
@@ -84,9 +86,13 @@ func (a *App) balance(ctx context.Context, g *globals, credit bool) error {
 		ob := orderBalance{IssuerURL: o.IssuerURL, OrderID: o.OrderID, Voucher: o.Voucher, Plan: o.Plan, Exhausted: o.Exhausted}
 		if credit && !o.Exhausted {
 			st, err := s.c.OrderStatus(ctx, o.IssuerURL, o.Secret)
-			if err != nil {
+			var un *client.UnreachableError
+			switch {
+			case errors.As(err, &un):
+				ob.Error = "no answer: " + reason(un.Err)
+			case err != nil:
 				ob.Error = err.Error()
-			} else {
+			default:
 				ob.Status, ob.Credits = st.Status, &st.CreditsRemaining
 			}
 		}
@@ -114,30 +120,30 @@ func dropExpired(w *wallet.Wallet, now time.Time) (int, error) {
 }
 
 func (a *App) printBalance(rep balanceReport) {
-	fmt.Fprintf(a.Stdout, "%d tokens\n", rep.Tokens)
+	fmt.Fprintln(a.stdout, count(rep.Tokens, "token", "tokens"))
 	if len(rep.Keys) > 0 {
-		tw := tabwriter.NewWriter(a.Stdout, 2, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  ISSUER\tKEY\tTOKENS\tUSABLE UNTIL")
 		for _, k := range rep.Keys {
 			until := "unknown"
 			if k.RedeemUntil != nil {
-				until = k.RedeemUntil.Local().Format("2006-01-02 15:04")
+				until = localTime(*k.RedeemUntil)
 			}
 			fmt.Fprintf(tw, "  %s\t%s…\t%d\t%s\n", k.IssuerName, k.TokenKeyID[:12], k.Tokens, until)
 		}
 		_ = tw.Flush()
 	}
 	if rep.Dropped > 0 {
-		fmt.Fprintf(a.Stdout, "%d tokens of expired keys were dropped.\n", rep.Dropped)
+		fmt.Fprintf(a.stdout, "%s of expired keys dropped.\n", count(rep.Dropped, "token", "tokens"))
 	}
 	if rep.Tokens == 0 {
-		fmt.Fprintln(a.Stdout, "Get tokens with `blindpass buy --issuer URL --plan ID`, `blindpass voucher CODE`, or `blindpass refill`.")
+		fmt.Fprintln(a.stdout, "Get tokens with `blindpass buy --issuer URL --plan ID`, `blindpass voucher CODE`, or `blindpass refill`.")
 	}
 	if len(rep.Orders) == 0 {
 		return
 	}
-	fmt.Fprintf(a.Stdout, "%d orders and vouchers\n", len(rep.Orders))
-	tw := tabwriter.NewWriter(a.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(a.stdout, "%s:\n", count(len(rep.Orders), "order or voucher", "orders and vouchers"))
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ISSUER\tORDER\tPLAN\tCREDIT")
 	for _, o := range rep.Orders {
 		name := o.OrderID

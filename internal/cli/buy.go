@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -80,6 +81,9 @@ func (a *App) buy(ctx context.Context, g *globals, o buyOptions) error {
 		return err
 	}
 	order, err := s.c.CreateOrder(ctx, issuer, o.plan, secret)
+	if isUnknownPlan(err) {
+		return a.unknownPlan(ctx, s, issuer, o.plan, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -89,12 +93,10 @@ func (a *App) buy(ctx context.Context, g *globals, o buyOptions) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(a.Stdout, "Order %s (plan %s) is in your wallet.\nPay here: %s\n", order.ID, o.plan, order.CheckoutURL)
+		fmt.Fprintf(a.stdout, "Order %s (plan %s) is in your wallet.\nPay here: %s\n", order.ID, o.plan, order.CheckoutURL)
 	}
 	if o.open {
-		if err := a.OpenURL(order.CheckoutURL); err != nil {
-			fmt.Fprintf(a.Stderr, "could not open the browser (%v): open the URL above yourself\n", err)
-		}
+		a.openCheckout(order.CheckoutURL)
 	}
 
 	sp := startSpinner(a.Stderr, "Waiting for the payment (Ctrl-C stops waiting; the order stays in the wallet)")
@@ -110,7 +112,7 @@ func (a *App) buy(ctx context.Context, g *globals, o buyOptions) error {
 		if g.json {
 			return a.printJSON(map[string]any{"order_id": order.ID, "status": st.Status, "tokens": 0, "credits_remaining": st.CreditsRemaining})
 		}
-		fmt.Fprintf(a.Stdout, "Paid: %d credits wait in the wallet. No redeemer is known yet: run\n  blindpass refill --redeemer URL\nto turn them into tokens for it.\n", st.CreditsRemaining)
+		fmt.Fprintf(a.stdout, "Paid: %s wait in the wallet. No redeemer is known yet: run\n  blindpass refill --redeemer URL\nto turn them into tokens for it.\n", count(st.CreditsRemaining, "credit", "credits"))
 		return nil
 	}
 	n, err := s.fetch(ctx, issuer, secret.Bearer(), ch, o.count)
@@ -121,9 +123,9 @@ func (a *App) buy(ctx context.Context, g *globals, o buyOptions) error {
 	if g.json {
 		return a.printJSON(map[string]any{"order_id": order.ID, "status": st.Status, "tokens": n, "credits_remaining": left})
 	}
-	fmt.Fprintf(a.Stdout, "Paid. %d tokens are in your wallet for %s.\n", n, redeemer)
+	fmt.Fprintf(a.stdout, "Paid. %s in your wallet for %s.\n", count(n, "token is", "tokens are"), redeemer)
 	if left > 0 {
-		fmt.Fprintf(a.Stdout, "%d credits remain on the order: `blindpass refill` turns them into tokens.\n", left)
+		fmt.Fprintf(a.stdout, "%s on the order: `blindpass refill` turns them into tokens.\n", count(left, "credit remains", "credits remain"))
 	}
 	return nil
 }
@@ -134,11 +136,35 @@ func (a *App) noPlan(ctx context.Context, s *session, issuer string) error {
 	if err != nil {
 		return usageErrorf("buy needs --plan ID (listing the plans failed: %w)", err)
 	}
+	return usageErrorf("buy needs --plan ID; plans at %s:%s", issuer, planList(plans))
+}
+
+// isUnknownPlan reports whether the issuer refused an order's plan id.
+func isUnknownPlan(err error) bool {
+	var pe *client.ProblemError
+	return errors.As(err, &pe) && strings.HasSuffix(pe.Type, "/unknown-plan")
+}
+
+// unknownPlan is the error for a plan id the issuer does not sell: it names
+// the id and lists the plans on sale.
+func (a *App) unknownPlan(ctx context.Context, s *session, issuer, plan string, cause error) error {
+	plans, err := s.c.ListPlans(ctx, issuer)
+	if err != nil {
+		return usageErrorf("no plan %q is on sale at %s (listing the plans failed: %w)", plan, issuer, err)
+	}
+	if len(plans) == 0 {
+		return usageErrorf("no plan %q is on sale at %s: it sells no plans at all (%w)", plan, issuer, cause)
+	}
+	return usageErrorf("no plan %q is on sale at %s; plans on sale:%s", plan, issuer, planList(plans))
+}
+
+// planList writes plans one a line, indented.
+func planList(plans []client.Plan) string {
 	var b strings.Builder
 	for _, p := range plans {
-		fmt.Fprintf(&b, "\n  %-12s %s: %d tokens for %s", p.ID, p.Name, p.Tokens, price(p.Price, p.Currency))
+		fmt.Fprintf(&b, "\n  %-12s %s: %s for %s", p.ID, p.Name, count(p.Tokens, "token", "tokens"), price(p.Price, p.Currency))
 	}
-	return usageErrorf("buy needs --plan ID; plans at %s:%s", issuer, b.String())
+	return b.String()
 }
 
 // price formats minor units of a currency (2 decimals assumed).

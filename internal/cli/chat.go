@@ -99,11 +99,11 @@ func (a *App) chat(ctx context.Context, g *globals, o chatOptions, argv []string
 	s.remember("", redeemer)
 	switch {
 	case g.json:
-		_, err = io.Copy(a.Stdout, io.LimitReader(resp.Body, maxAnswer))
+		_, err = io.Copy(a.stdout, io.LimitReader(resp.Body, maxAnswer))
 	case stream:
-		err = printStream(a.Stdout, resp.Body)
+		err = printStream(a.stdout, resp.Body)
 	default:
-		err = printAnswer(a.Stdout, resp.Body)
+		err = printAnswer(a.stdout, resp.Body)
 	}
 	if err != nil {
 		return fmt.Errorf("the answer from %s: %w (its tokens were spent)", redeemer, err)
@@ -158,7 +158,7 @@ func listModels(models []client.Model) string {
 		case 1:
 			fmt.Fprintf(&b, "\n  %-20s 1 token per request", m.ID)
 		default:
-			fmt.Fprintf(&b, "\n  %-20s %d tokens per request", m.ID, m.Cost)
+			fmt.Fprintf(&b, "\n  %-20s %s per request", m.ID, count(m.Cost, "token", "tokens"))
 		}
 	}
 	if b.Len() == 0 {

@@ -29,7 +29,7 @@ Saving an encrypted wallet runs scrypt, about a second each time tokens are take
 				if err := s.w.SetPassphrase(nil); err != nil {
 					return err
 				}
-				fmt.Fprintln(a.Stdout, "The wallet is now plain JSON (mode 0600).")
+				fmt.Fprintln(a.stdout, "The wallet is now plain JSON (mode 0600).")
 				return nil
 			}
 			pass, err := a.newPassphrase("the wallet")
@@ -39,7 +39,7 @@ Saving an encrypted wallet runs scrypt, about a second each time tokens are take
 			if err := s.w.SetPassphrase(pass); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.Stdout, "The wallet is encrypted. Set %s or type the passphrase when asked.\n", envPassphrase)
+			fmt.Fprintf(a.stdout, "The wallet is encrypted. Set %s or type the passphrase when asked.\n", envPassphrase)
 			return nil
 		},
 	}

@@ -43,15 +43,15 @@ var (
 )
 
 // resolveURL picks a server URL: the flag, else the environment, else the
-// one remembered in the wallet. It returns "" when none is known.
+// one remembered in the wallet. It returns "" when none is known, and
+// remembers where the URL came from for error messages.
 func (a *App) resolveURL(s service, flagValue, remembered string) (string, error) {
-	v := flagValue
-	from := s.flag
+	v, from, source := flagValue, s.flag, s.flag
 	if v == "" {
-		v, from = a.env(s.env), s.env
+		v, from, source = a.env(s.env), s.env, s.env
 	}
 	if v == "" {
-		v, from = remembered, "the wallet's remembered "+s.name
+		v, from, source = remembered, "the wallet's remembered "+s.name, "wallet"
 	}
 	if v == "" {
 		return "", nil
@@ -60,7 +60,19 @@ func (a *App) resolveURL(s service, flagValue, remembered string) (string, error
 	if err != nil {
 		return "", usageErrorf("%s URL from %s: %w", s.name, from, err)
 	}
+	a.noteURL(u, source)
 	return u, nil
+}
+
+// noteURL records where a base URL came from ("--issuer", an environment
+// variable, "wallet" or "order"), for the messages of explain.
+func (a *App) noteURL(u, source string) {
+	if a.urlFrom == nil {
+		a.urlFrom = map[string]string{}
+	}
+	if _, ok := a.urlFrom[u]; !ok {
+		a.urlFrom[u] = source
+	}
 }
 
 // needURL is resolveURL for a command that cannot work without the URL.
@@ -75,10 +87,22 @@ func (a *App) needURL(s service, flagValue, remembered, command string) (string,
 
 // normalizeURL checks a base URL (http or https, a host, no query) and
 // writes it the way the SDK stores it in the wallet: no trailing slash.
+// A URL without a scheme is refused with the URL it probably means (http
+// for a loopback host, else https) rather than guessed: a guess could send
+// an order secret over plain http, or fail against a dev server.
 func normalizeURL(s string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "://") {
+		host, _, _ := strings.Cut(s, "/")
+		scheme := "https"
+		if loopbackHost(hostOf(host)) {
+			scheme = "http"
+		}
+		return "", fmt.Errorf("%q has no scheme: write it as %s://%s", s, scheme, s)
+	}
+	u, err := url.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("%q: %w", s, err)
+		return "", fmt.Errorf("%q is not a valid URL: want http(s)://host[:port][/path]", s)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("%q: want http(s)://host[:port][/path]", s)

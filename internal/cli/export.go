@@ -73,7 +73,7 @@ func (a *App) export(g *globals, o exportOptions, file string) error {
 	if len(pass) > 0 {
 		how = "encrypted"
 	}
-	fmt.Fprintf(a.Stderr, "Wallet exported to %s (%s).\n", file, how)
+	fmt.Fprintf(a.stderr, "Wallet exported to %s (%s).\n", file, how)
 	return nil
 }
 

@@ -67,6 +67,6 @@ func (a *App) importWallet(g *globals, file string) error {
 	if g.json {
 		return a.printJSON(map[string]int{"orders_added": res.Orders, "tokens_added": res.Tokens})
 	}
-	fmt.Fprintf(a.Stdout, "Imported %d new tokens and %d new orders.\n", res.Tokens, res.Orders)
+	fmt.Fprintf(a.stdout, "Imported %s and %s.\n", count(res.Tokens, "new token", "new tokens"), count(res.Orders, "new order", "new orders"))
 	return nil
 }

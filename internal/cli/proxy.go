@@ -79,7 +79,7 @@ func (a *App) proxy(ctx context.Context, g *globals, o proxyOptions) error {
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	s.c.Logger = logger
 	p := &proxy{c: s.c, redeemer: redeemer, models: models, allowRemote: o.allowRemote, logger: logger,
 		noTokens: func(err error) error { return s.noTokens(redeemer, err) }}
@@ -105,7 +105,7 @@ func (a *App) proxy(ctx context.Context, g *globals, o proxyOptions) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(a.Stdout, "Blindpass proxy on %s → %s\nUse it as an OpenAI base URL with any API key. Ctrl-C stops it.\n", describeListen(ln.Addr().String()), redeemer)
+	fmt.Fprintf(a.stdout, "Blindpass proxy on %s → %s\nUse it as an OpenAI base URL with any API key. Ctrl-C stops it.\n", describeListen(ln.Addr().String()), redeemer)
 
 	select {
 	case err := <-served:

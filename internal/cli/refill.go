@@ -59,6 +59,9 @@ func (a *App) refill(ctx context.Context, g *globals, o refillOptions) error {
 	if err != nil {
 		return err
 	}
+	for _, iss := range issuers {
+		a.noteURL(iss, "order")
+	}
 	if len(issuers) == 0 {
 		return errors.New("the wallet holds no order or voucher with credit to refill from: buy with `blindpass buy --issuer URL --plan ID` or redeem a voucher with `blindpass voucher CODE --issuer URL`")
 	}
@@ -90,9 +93,9 @@ func (a *App) refill(ctx context.Context, g *globals, o refillOptions) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(a.Stdout, "%d new tokens; %d tokens in the wallet for %s.\n", total, have, redeemer)
+		fmt.Fprintf(a.stdout, "%s; %s in the wallet for %s.\n", count(total, "new token", "new tokens"), count(have, "token", "tokens"), redeemer)
 		if total == 0 && len(errs) == 0 {
-			fmt.Fprintln(a.Stdout, "No paid order has credit left (a pending order is refilled once it is paid).")
+			fmt.Fprintln(a.stdout, "No paid order has credit left (a pending order is refilled once it is paid).")
 		}
 	}
 	return errors.Join(append(errs, cerr)...)

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blindpass/blindpass/client/wallet"
+	"github.com/blindpass/blindpass/internal/cmdutil"
 )
 
 // Exit codes of blindpass.
@@ -54,6 +55,12 @@ type App struct {
 	PollInterval time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+
+	// stdout and stderr are Stdout and Stderr through the terminal filter
+	// (sanitize.go): every message for a person is printed through them.
+	stdout, stderr io.Writer
+	// urlFrom says where each server URL of the command came from.
+	urlFrom map[string]string
 }
 
 // Main runs blindpass with the process's arguments, streams and
@@ -76,7 +83,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(a.Stderr, "blindpass:", explain(err))
+	fmt.Fprintln(a.stderr, "blindpass:", a.explain(err))
 	if isUsage(err) {
 		return ExitUsage
 	}
@@ -108,6 +115,7 @@ func (a *App) defaults() {
 	if a.Now == nil {
 		a.Now = time.Now
 	}
+	a.stdout, a.stderr = newSafeWriter(a.Stdout), newSafeWriter(a.Stderr)
 }
 
 // globals are the flags every command has.
@@ -145,8 +153,8 @@ Exit codes: 0 success, 1 error, 2 usage error.`,
 		SilenceErrors: true,
 	}
 	root.SetIn(a.Stdin)
-	root.SetOut(a.Stdout)
-	root.SetErr(a.Stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%w\nrun '%s --help' for usage", err, c.CommandPath())
 	})
@@ -162,6 +170,7 @@ Exit codes: 0 success, 1 error, 2 usage error.`,
 		a.newChatCmd(g),
 		a.newProxyCmd(g),
 	)
+	cmdutil.RequireSubcommand(root, func(err error) error { return usageError{err} })
 	return root
 }
 

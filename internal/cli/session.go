@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/term"
 
@@ -41,6 +42,15 @@ func (a *App) open(g *globals) (*session, error) {
 			return nil, err
 		}
 		w, err = wallet.Open(path, pass, a.WalletOptions...)
+	}
+	if errors.Is(err, wallet.ErrCorrupt) {
+		if path == "" {
+			path, _ = wallet.DefaultPath()
+		}
+		if abs, aerr := filepath.Abs(path); aerr == nil {
+			path = abs
+		}
+		return nil, &walletFileError{path: path, err: err}
 	}
 	if err != nil {
 		return nil, err
@@ -99,7 +109,7 @@ func (a *App) logger(g *globals) *slog.Logger {
 	if !g.verbose {
 		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // interactive reports whether stdin is a terminal a passphrase can be
@@ -121,9 +131,9 @@ func (a *App) askPassphrase(prompt string) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("no terminal to ask for a passphrase on")
 	}
-	fmt.Fprint(a.Stderr, prompt)
+	fmt.Fprint(a.stderr, prompt)
 	p, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(a.Stderr)
+	fmt.Fprintln(a.stderr)
 	if err != nil {
 		return nil, fmt.Errorf("read passphrase: %w", err)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blindpass/blindpass/client/wallet"
+	"github.com/blindpass/blindpass/voucher"
 )
 
 type voucherOptions struct {
@@ -45,6 +47,9 @@ func (a *App) voucher(ctx context.Context, g *globals, o voucherOptions, raw str
 	if code == "" {
 		return usageErrorf("the voucher code is empty")
 	}
+	if _, err := voucher.Parse(code); errors.Is(err, voucher.ErrTypo) {
+		return usageErrorf("%q is not a valid voucher code: %w", raw, err)
+	}
 	if o.count < 0 {
 		return usageErrorf("--count must not be negative")
 	}
@@ -64,8 +69,18 @@ func (a *App) voucher(ctx context.Context, g *globals, o voucherOptions, raw str
 	if err != nil {
 		return err
 	}
-	// Kept only once the issuer knows it, so a typo does not linger.
-	err = s.w.AddOrder(wallet.Order{IssuerURL: issuer, OrderID: st.OrderID, Secret: code, Voucher: true, Plan: st.Plan, Created: a.Now().UTC()})
+	// Kept only once the issuer knows it, so a typo does not linger; and
+	// once: a code the wallet holds under another spelling (an older
+	// version kept what was typed) is the same order at the same issuer.
+	err = s.w.Update(func(ws *wallet.State) error {
+		for _, o := range ws.Orders {
+			if o.IssuerURL == issuer && st.OrderID != "" && o.OrderID == st.OrderID {
+				return nil
+			}
+		}
+		_, err := ws.AddOrder(wallet.Order{IssuerURL: issuer, OrderID: st.OrderID, Secret: code, Voucher: true, Plan: st.Plan, Created: a.Now().UTC()})
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -86,13 +101,13 @@ func (a *App) voucher(ctx context.Context, g *globals, o voucherOptions, raw str
 	}
 	switch {
 	case st.CreditsRemaining == 0:
-		fmt.Fprintf(a.Stdout, "The voucher (%s) has no credit left.\n", st.Status)
+		fmt.Fprintf(a.stdout, "The voucher (%s) has no credit left.\n", st.Status)
 	case redeemer == "":
-		fmt.Fprintf(a.Stdout, "Voucher accepted: %d credits wait in the wallet. Run\n  blindpass refill --redeemer URL\nto turn them into tokens.\n", left)
+		fmt.Fprintf(a.stdout, "Voucher accepted: %s in the wallet. Run\n  blindpass refill --redeemer URL\nto turn them into tokens.\n", count(left, "credit waits", "credits wait"))
 	default:
-		fmt.Fprintf(a.Stdout, "Voucher accepted: %d tokens are in your wallet for %s.\n", n, redeemer)
+		fmt.Fprintf(a.stdout, "Voucher accepted: %s in your wallet for %s.\n", count(n, "token is", "tokens are"), redeemer)
 		if left > 0 {
-			fmt.Fprintf(a.Stdout, "%d credits remain: `blindpass refill` turns them into tokens.\n", left)
+			fmt.Fprintf(a.stdout, "%s: `blindpass refill` turns them into tokens.\n", count(left, "credit remains", "credits remain"))
 		}
 	}
 	return nil
@@ -100,8 +115,9 @@ func (a *App) voucher(ctx context.Context, g *globals, o voucherOptions, raw str
 
 // normalizeVoucher drops white space and, unless the code is an order
 // secret (base64url of 32 bytes, where '-' is a letter), the grouping
-// dashes: the issuer accepts a code with or without them, and one spelling
-// keeps the wallet from holding the same voucher twice.
+// dashes; a valid voucher code is written in its one canonical spelling
+// (upper case, O as 0, I and L as 1): the issuer accepts any of them, and
+// one spelling keeps the wallet from holding the same voucher twice.
 func normalizeVoucher(raw string) string {
 	code := strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {
@@ -112,5 +128,9 @@ func normalizeVoucher(raw string) string {
 	if b, err := base64.RawURLEncoding.Strict().DecodeString(code); err == nil && len(b) == 32 {
 		return code
 	}
-	return strings.ReplaceAll(code, "-", "")
+	code = strings.ReplaceAll(code, "-", "")
+	if p, err := voucher.Parse(code); err == nil {
+		return strings.ReplaceAll(voucher.Format([voucher.PayloadSize]byte(p)), "-", "")
+	}
+	return code
 }

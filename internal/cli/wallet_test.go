@@ -45,7 +45,7 @@ func TestExportImport(t *testing.T) {
 				}
 			}
 			b.env = tc.importEnv
-			if r := b.must("wallet", "import", file); !strings.Contains(r.stdout, "Imported 10 new tokens and 1 new orders") {
+			if r := b.must("wallet", "import", file); !strings.Contains(r.stdout, "Imported 10 new tokens and 1 new order.") {
 				t.Fatalf("import: %s", r.stdout)
 			}
 			if r := b.must("wallet", "import", file); !strings.Contains(r.stdout, "Imported 0 new tokens and 0 new orders") {
@@ -113,7 +113,7 @@ func TestBalance(t *testing.T) {
 	}
 	u.buy("4")
 	r := u.must("wallet", "balance", "--credit")
-	for _, want := range []string{"4 tokens", "USABLE UNTIL", "1 orders and vouchers", "96 (paid)", theWorld.IssuerURL} {
+	for _, want := range []string{"4 tokens", "USABLE UNTIL", "1 order or voucher:", "96 (paid)", theWorld.IssuerURL} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("balance lacks %q:\n%s", want, r.stdout)
 		}

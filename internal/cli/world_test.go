@@ -32,6 +32,8 @@ type world struct {
 	RedeemerURL string
 	seen        *headerLog
 	closers     []func()
+	// issuerStore is the issuer's database (vouchers are made in it).
+	issuerStore *sqlite.Store
 }
 
 var theWorld *world
@@ -67,6 +69,7 @@ func newWorld() (w *world, err error) {
 		return nil, err
 	}
 	w.closers = append(w.closers, func() { issStore.Close() })
+	w.issuerStore = issStore
 	redStore, err := sqlite.Open(ctx, filepath.Join(dir, "redeemer.db"))
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ type devOptions struct {
 	issuerName   string
 	origins      []string
 	jsonLogs     bool
+	logRequests  bool
 	adminAddr    string
 }
 
@@ -59,6 +61,7 @@ Never expose dev mode to a network: its payments are free.`,
 	f.StringVar(&o.issuerName, "issuer-name", "", "issuer_name in token challenges (default: the issuer's host:port)")
 	f.StringSliceVar(&o.origins, "origin", nil, "origin name(s) in the redeemer's challenge (default: the redeemer's host:port)")
 	f.BoolVar(&o.jsonLogs, "json-logs", false, "log JSON instead of text")
+	f.BoolVar(&o.logRequests, "log-requests", false, "log every request (default: only failed ones other than 401, the challenge every client probes for)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8702", "listen address of the admin console (empty: off); a one-time sign-in link is printed")
 	registerPayments(cmd, paymentsDev)
 	return cmd
@@ -66,6 +69,9 @@ Never expose dev mode to a network: its payments are free.`,
 
 func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	logger := newLogger(stderr, o.jsonLogs)
+	if !o.logRequests {
+		logger = slog.New(quietRequests{logger.Handler()})
+	}
 	kek, err := o.kek(true)
 	if err != nil {
 		return err

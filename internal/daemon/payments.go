@@ -197,6 +197,25 @@ func seedPlans(ctx context.Context, st store.PlanStore, plans []store.Plan, logg
 	return nil
 }
 
+// packPlans lists the pack plans on sale, for an error about a plan id
+// vouchers cannot be made for.
+func packPlans(ctx context.Context, st store.PlanStore) string {
+	plans, err := st.ListPlans(ctx)
+	if err != nil {
+		return fmt.Sprintf(" (listing the plans failed: %v)", err)
+	}
+	var b strings.Builder
+	for _, p := range plans {
+		if p.Kind == store.PlanPack && !p.Retired {
+			fmt.Fprintf(&b, "\n  %-12s %s: %d tokens", p.ID, p.Name, p.Tokens)
+		}
+	}
+	if b.Len() == 0 {
+		return "; no pack plan is on sale: add one in the admin console or the plans file"
+	}
+	return "; pack plans on sale:" + b.String()
+}
+
 // newVouchersCmd is `blindpassd vouchers create`.
 func newVouchersCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -226,7 +245,10 @@ Only the codes' hashes are stored: this output is the only copy of the codes.`,
 			}
 			defer stores.Close()
 			b, err := voucher.Create(cmd.Context(), stores.issuer, plan, count, "cli", time.Now())
-			if errors.Is(err, voucher.ErrCount) || errors.Is(err, voucher.ErrPlan) {
+			if errors.Is(err, voucher.ErrPlan) {
+				return usageError{fmt.Errorf("%w%s", err, packPlans(cmd.Context(), stores.issuer))}
+			}
+			if errors.Is(err, voucher.ErrCount) {
 				return usageError{err}
 			}
 			if err != nil {

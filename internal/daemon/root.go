@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/blindpass/blindpass/internal/cmdutil"
 )
 
 // Main runs blindpassd with args and returns the process exit code.
@@ -73,6 +75,7 @@ empty = embedded SQLite in the data directory), BLINDPASS_DATA_DIR, BLINDPASS_KE
 		newVouchersCmd(),
 		newProbeCmd(),
 	)
+	cmdutil.RequireSubcommand(root, func(err error) error { return usageError{err} })
 	return root
 }
 
