@@ -1,0 +1,5 @@
+package ohttp
+
+import "crypto/rand"
+
+var cryptoRand = rand.Reader
