@@ -29,6 +29,9 @@ type Issuer struct {
 	Payments Payments `yaml:"payments"`
 	// Database is the issuer's database.
 	Database Database `yaml:"database"`
+	// OHTTP is the Oblivious HTTP gateway in front of the issuer's routes
+	// (off unless ohttp.keys_file is set; see docs/privacy-network.md).
+	OHTTP OHTTP `yaml:"ohttp"`
 	// Log is the log format and level.
 	Log Log `yaml:"log"`
 
@@ -100,6 +103,7 @@ func (c *Issuer) validate() error {
 	}
 	c.Payments.check(v)
 	c.Database.check(v, "database")
+	c.OHTTP.check(v, c.KEK)
 	c.Log.check(v)
 	return v.err()
 }

@@ -41,6 +41,9 @@ type Redeemer struct {
 	// Gateway is the premium model proxy; without models it is off and the
 	// redeemer serves POST /v1/redeem only.
 	Gateway gateway.Config `yaml:"gateway"`
+	// OHTTP is the Oblivious HTTP gateway in front of the redeemer's routes
+	// (off unless ohttp.keys_file is set; see docs/privacy-network.md).
+	OHTTP OHTTP `yaml:"ohttp"`
 	// Log is the log format and level.
 	Log Log `yaml:"log"`
 
@@ -100,6 +103,7 @@ func (c *Redeemer) validate() error {
 			}
 		}
 	}
+	c.OHTTP.check(v, nil)
 	c.Log.check(v)
 	return v.err()
 }
