@@ -416,4 +416,3 @@ func (s *streamWriter) finish() {
 		}
 	}
 }
-

@@ -191,7 +191,10 @@ func TestRotation(t *testing.T) {
 
 	// A configuration for a key the gateway never had: refused twice.
 	stale := newWorld(t, time.Hour)
-	if err := func() error { _, err := stale.tr.KeyConfig(context.Background(), strings.TrimPrefix(stale.target.URL, "http://")); return err }(); err != nil {
+	if err := func() error {
+		_, err := stale.tr.KeyConfig(context.Background(), strings.TrimPrefix(stale.target.URL, "http://"))
+		return err
+	}(); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
