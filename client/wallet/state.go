@@ -24,6 +24,9 @@ type State struct {
 type Settings struct {
 	IssuerURL   string `json:"issuer_url,omitempty"`
 	RedeemerURL string `json:"redeemer_url,omitempty"`
+	// RelayURL is the Oblivious HTTP relay requests go through (blindpass
+	// --relay); empty: direct.
+	RelayURL string `json:"relay_url,omitempty"`
 }
 
 // Order is a purchase the wallet can turn into tokens: the issuer it was made

@@ -123,6 +123,8 @@ type globals struct {
 	walletPath string
 	json       bool
 	verbose    bool
+	relay      string // --relay: an Oblivious HTTP relay (network.go)
+	socks5     string // --socks5: a SOCKS5 proxy such as Tor
 }
 
 func (a *App) newRoot() *cobra.Command {
@@ -161,6 +163,8 @@ Exit codes: 0 success, 1 error, 2 usage error.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.walletPath, "wallet", "", "wallet file (env "+envWallet+"; default "+defaultWalletHint()+")")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
+	pf.StringVar(&g.relay, "relay", "", "send every request through this Oblivious HTTP relay, e.g. https://relay.example (env "+envRelay+"; remembered in the wallet; 'none' forgets it)")
+	pf.StringVar(&g.socks5, "socks5", "", "connect through this SOCKS5 proxy, e.g. Tor at socks5h://127.0.0.1:9050 (env "+envSOCKS5+")")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log the SDK's requests and retries to stderr (never secrets or tokens)")
 	root.AddCommand(
 		a.newBuyCmd(g),

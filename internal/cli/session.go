@@ -67,6 +67,9 @@ func (a *App) open(g *globals) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.setupNetwork(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -273,3 +273,33 @@ func TestLoadIssuerFileNotFound(t *testing.T) {
 	_, err = LoadIssuer("", nil)
 	checkResult(t, err, []string{"no issuer configuration file"})
 }
+
+func TestRelayConfigRejects(t *testing.T) {
+	for name, c := range map[string]Relay{
+		"no gateway":        {},
+		"not a URL":         {Gateways: []string{"redeemer.example"}},
+		"query":             {Gateways: []string{"https://r.example/x?y=1"}},
+		"same host twice":   {Gateways: []string{"https://r.example/a", "https://r.example/b"}},
+		"negative limit":    {Gateways: []string{"https://r.example/a"}, MaxConcurrent: -1},
+		"negative duration": {Gateways: []string{"https://r.example/a"}, KeyCache: -time.Second},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	ok := Relay{Gateways: []string{"https://r.example/.well-known/ohttp-gateway"}}
+	if err := ok.Validate(); err != nil || ok.MaxConcurrent != 256 || ok.KeyCache != 5*time.Minute {
+		t.Fatalf("%v %+v", err, ok)
+	}
+}
+
+func TestOHTTPSection(t *testing.T) {
+	o := OHTTP{KeysFile: "/x/keys.json"}
+	if err := CheckOHTTP(&o); err == nil {
+		t.Fatal("keys_file without a KEK accepted")
+	}
+	o = OHTTP{KEKFile: "/x/kek"}
+	if err := CheckOHTTP(&o); err == nil {
+		t.Fatal("kek_file without keys_file accepted")
+	}
+}

@@ -18,8 +18,8 @@ func TestExampleConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 4 {
-		t.Fatalf("expected issuer, redeemer, admin and plans examples, found %q", files)
+	if len(files) != 5 {
+		t.Fatalf("expected issuer, redeemer, admin, relay and plans examples, found %q", files)
 	}
 	if _, err := issuer.LoadPlans(dir + "plans.yaml"); err != nil {
 		t.Errorf("plans example: %v", err)
@@ -27,6 +27,12 @@ func TestExampleConfigs(t *testing.T) {
 	for _, f := range files {
 		role := strings.TrimSuffix(filepath.Base(f), ".yaml")
 		if role == "plans" {
+			continue
+		}
+		if role == "relay" { // no secrets: it loads as shipped
+			if _, err := LoadRelay(f, nil); err != nil {
+				t.Errorf("relay example: %v", err)
+			}
 			continue
 		}
 		t.Run(role, func(t *testing.T) {

@@ -133,3 +133,10 @@ func (o *OHTTP) check(v *validator, defaultKEK []byte) {
 	}
 	o.KEK = kek
 }
+
+// CheckOHTTP checks o and loads its KEK (for the ohttp-keys command).
+func CheckOHTTP(o *OHTTP) error {
+	v := &validator{}
+	o.check(v, nil)
+	return v.err()
+}

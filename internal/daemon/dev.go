@@ -29,6 +29,7 @@ type devOptions struct {
 	jsonLogs     bool
 	logRequests  bool
 	adminAddr    string
+	relayAddr    string
 }
 
 func newDevCmd() *cobra.Command {
@@ -58,6 +59,7 @@ Never expose dev mode to a network: its payments are free.`,
 	f.StringVar(&o.redeemerAddr, "redeemer-addr", "127.0.0.1:8701", "listen address of the redeemer and premium gateway")
 	f.StringVar(&o.mockAddr, "mock-addr", "127.0.0.1:0", "listen address of the built-in mock premium model")
 	f.StringVar(&o.upstreamURL, "upstream", "", "OpenAI-compatible base URL to use instead of the mock model (e.g. http://127.0.0.1:11434/v1 for Ollama)")
+	f.StringVar(&o.relayAddr, "relay-addr", "", "listen address of an Oblivious HTTP relay to the dev gateways (empty: off; for trying --relay, it hides nothing in one process)")
 	f.StringVar(&o.issuerName, "issuer-name", "", "issuer_name in token challenges (default: the issuer's host:port)")
 	f.StringSliceVar(&o.origins, "origin", nil, "origin name(s) in the redeemer's challenge (default: the redeemer's host:port)")
 	f.BoolVar(&o.jsonLogs, "json-logs", false, "log JSON instead of text")
@@ -126,10 +128,18 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	e := httpx.NewEcho(logger)
 	red.Register(e)
 	gw.Register(e)
+	issH, redH, relay, err := devOHTTP(o, kek, iss.Handler(), e, issURL, redURL, logger)
+	if err != nil {
+		return err
+	}
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return httpx.Serve(ctx, issLn, iss.Handler(), httpx.DefaultTimeouts, logger) })
-	g.Go(func() error { return httpx.Serve(ctx, redLn, e, httpx.StreamingTimeouts, logger) })
+	g.Go(func() error { return httpx.Serve(ctx, issLn, issH, httpx.DefaultTimeouts, logger) })
+	g.Go(func() error { return httpx.Serve(ctx, redLn, redH, httpx.StreamingTimeouts, logger) })
+	if relay != nil {
+		g.Go(func() error { return httpx.Serve(ctx, relay.ln, relay.h, httpx.StreamingTimeouts, logger) })
+		fmt.Fprintf(stdout, "OHTTP relay: %s (blindpass --relay %s …)\n", relay.url, relay.url)
+	}
 	g.Go(func() error { return httpx.Serve(ctx, mockLn, mockmodel.Handler(), httpx.StreamingTimeouts, logger) })
 	g.Go(func() error { return km.Run(ctx) })
 	g.Go(func() error { return red.Run(ctx) })

@@ -68,7 +68,11 @@ func newIssuerRole(ctx context.Context, cfg *config.Issuer, logger *slog.Logger)
 	if !strings.HasSuffix(iss.RequestURI(), issuanceRoute) {
 		return nil, fmt.Errorf("issuer: token requests moved to %s; update issuanceRoute", iss.RequestURI())
 	}
-	r.handler = httpx.WithHealth(iss.Handler(), httpx.Check{Name: "database", Fn: st.Ping})
+	h, err := withOHTTP(iss.Handler(), cfg.OHTTP, logger)
+	if err != nil {
+		return nil, err
+	}
+	r.handler = httpx.WithHealth(h, httpx.Check{Name: "database", Fn: st.Ping})
 	r.tasks = append(r.tasks, km.Run)
 	if err := r.listen(cfg.Server, httpx.DefaultTimeouts); err != nil {
 		return nil, err

@@ -68,7 +68,11 @@ func newRedeemerRole(ctx context.Context, cfg *config.Redeemer, logger *slog.Log
 		}
 		gw.Register(e)
 	}
-	r.handler = httpx.WithHealth(e,
+	h, err := withOHTTP(e, cfg.OHTTP, logger)
+	if err != nil {
+		return nil, err
+	}
+	r.handler = httpx.WithHealth(h,
 		httpx.Check{Name: "database", Fn: st.Ping},
 		httpx.Check{Name: "directory", Fn: func(context.Context) error {
 			if !red.Loaded() {

@@ -48,6 +48,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
   redeemer   the redeemer alone (token verification, spent set, premium gateway)
   migrate    apply the database migrations
   keys       list or rotate the issuer's key epochs
+  relay      an Oblivious HTTP relay (run by another organization)
+  ohttp-keys list or rotate an OHTTP gateway's keys
 
 In production each role takes --config FILE (YAML; examples in deploy/config) and every
 key of it can be overridden by BLINDPASS_<ROLE>_<KEY>, e.g. BLINDPASS_ISSUER_PUBLIC_URL.
@@ -74,6 +76,8 @@ empty = embedded SQLite in the data directory), BLINDPASS_DATA_DIR, BLINDPASS_KE
 		newBenchCmd(),
 		newVouchersCmd(),
 		newProbeCmd(),
+		newRelayCmd(),
+		newOHTTPKeysCmd(),
 	)
 	cmdutil.RequireSubcommand(root, func(err error) error { return usageError{err} })
 	return root
