@@ -137,7 +137,7 @@ func (c *Client) CreateOrder(ctx context.Context, issuerURL, plan string, secret
 	o := Order{ID: resp.OrderID, CheckoutURL: checkout.String(), Status: resp.Status}
 	if c.Wallet != nil {
 		err := c.Wallet.AddOrder(wallet.Order{IssuerURL: base.String(), OrderID: o.ID, Secret: secret.Bearer(),
-			Plan: plan, Created: c.now().UTC()})
+			Plan: plan, Created: c.now().UTC(), CheckoutURL: o.CheckoutURL})
 		if err != nil {
 			return Order{}, fmt.Errorf("client: order %s was made but could not be stored in the wallet; do not pay it: %w", o.ID, err)
 		}

@@ -43,6 +43,9 @@ type Order struct {
 	// Exhausted is set once the issuer reported no credit left, so refills
 	// skip the order.
 	Exhausted bool `json:"exhausted,omitempty"`
+	// CheckoutURL is where to pay the order while it is pending (empty for
+	// vouchers, and once the order was seen paid or closed).
+	CheckoutURL string `json:"checkout_url,omitempty"`
 }
 
 // Token is one unspent, finalized Privacy Pass token and what is needed to
@@ -140,6 +143,9 @@ func (st *State) AddOrder(o Order) (bool, error) {
 		}
 		if e.Created.IsZero() || (!o.Created.IsZero() && o.Created.Before(e.Created)) {
 			e.Created = o.Created
+		}
+		if e.CheckoutURL == "" {
+			e.CheckoutURL = o.CheckoutURL
 		}
 		e.Voucher = e.Voucher || o.Voucher
 		e.Exhausted = e.Exhausted || o.Exhausted

@@ -9,12 +9,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blindpass/blindpass/client"
+	"github.com/blindpass/blindpass/client/wallet"
 	"github.com/blindpass/blindpass/protocol"
 )
 
 type buyOptions struct {
 	issuer, redeemer, plan string
-	open                   bool
+	open, newOrder         bool
 	count                  int
 }
 
@@ -29,8 +30,9 @@ It waits for the payment, then turns the credit into tokens for the redeemer and
 Only the hash of a fresh random order secret goes to the issuer; the secret stays in your wallet
 and later proves the order when tokens are fetched. Nothing about you goes to the redeemer.
 
-Ctrl-C stops waiting: the order stays in the wallet, and once it is paid, 'blindpass refill'
-fetches its tokens.
+Ctrl-C stops waiting: the order stays in the wallet; 'blindpass orders pay ID' shows its
+checkout URL again and fetches its tokens once it is paid. While an order at the issuer waits
+for its payment, buy says so and makes no other order (--new makes one anyway).
 
 Tokens are made for one redeemer (its challenge), so buy needs to know it: --redeemer, else
 BLINDPASS_REDEEMER, else the redeemer remembered in the wallet. When none is known, buy still
@@ -48,6 +50,7 @@ turns it into tokens. Without --plan, buy lists the issuer's plans.`,
 	f.StringVar(&o.plan, "plan", "", "plan ID to buy (without it, the plans are listed)")
 	f.BoolVar(&o.open, "open", false, "open the checkout URL in the browser")
 	f.IntVar(&o.count, "count", 0, "tokens to fetch now (0: all the credit)")
+	f.BoolVar(&o.newOrder, "new", false, "make a new order even while another one at the issuer waits for its payment")
 	return cmd
 }
 
@@ -74,6 +77,11 @@ func (a *App) buy(ctx context.Context, g *globals, o buyOptions) error {
 	if redeemer != "" {
 		if ch, err = s.challengeFor(ctx, issuer, redeemer); err != nil {
 			return err
+		}
+	}
+	if !o.newOrder {
+		if pending := a.pendingOrders(ctx, s, issuer); len(pending) > 0 {
+			return a.pendingError(pending)
 		}
 	}
 	secret, err := client.NewOrderSecret()
@@ -103,10 +111,13 @@ func (a *App) buy(ctx context.Context, g *globals, o buyOptions) error {
 	st, err := s.c.WaitPaid(ctx, issuer, secret.Bearer(), a.PollInterval, nil)
 	sp.Stop()
 	if interrupted(ctx, err) {
-		return fmt.Errorf("stopped waiting for the payment of order %s; it stays in the wallet: once it is paid, run `blindpass refill` to fetch its tokens", order.ID)
+		return fmt.Errorf("stopped waiting for the payment of order %s; it stays in the wallet: `blindpass orders pay %s` shows where to pay it again and fetches its tokens (once it is paid, `blindpass refill` does too)", order.ID, order.ID)
 	}
 	if err != nil {
 		return err
+	}
+	if err := forgetCheckoutURLs(s.w, []wallet.Order{{IssuerURL: issuer, Secret: secret.Bearer()}}); err != nil {
+		a.logger(g).Warn("could not update the wallet", "error", err)
 	}
 	if redeemer == "" {
 		if g.json {

@@ -139,6 +139,7 @@ The issuer knows who paid, the redeemer knows what was asked; blind signatures k
   buy       order a plan, pay in the browser, fetch the tokens
   voucher   turn a prepaid voucher code into tokens
   refill    turn the remaining credit of your orders into tokens
+  orders    list your orders; pay a pending one later, or forget one
   wallet    balance, export, import, encrypt
   chat      ask a premium model from the terminal
   proxy     a local OpenAI-compatible endpoint for any app, paying with tokens
@@ -170,6 +171,7 @@ Exit codes: 0 success, 1 error, 2 usage error.`,
 		a.newBuyCmd(g),
 		a.newVoucherCmd(g),
 		a.newRefillCmd(g),
+		a.newOrdersCmd(g),
 		a.newWalletCmd(g),
 		a.newChatCmd(g),
 		a.newProxyCmd(g),

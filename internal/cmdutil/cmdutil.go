@@ -27,13 +27,19 @@ func RequireSubcommand(c *cobra.Command, wrap func(error) error) {
 		if len(args) == 0 {
 			return cmd.Help()
 		}
-		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-		if cmd.SuggestionsMinimumDistance <= 0 {
-			cmd.SuggestionsMinimumDistance = 2
-		}
-		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
-		}
-		return wrap(fmt.Errorf("%s\nrun '%s --help' for usage", msg, cmd.CommandPath()))
+		return wrap(UnknownSubcommand(cmd, args[0]))
 	}
+}
+
+// UnknownSubcommand is the error for a name that is none of cmd's
+// subcommands, with the closest ones as suggestions.
+func UnknownSubcommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+	}
+	return fmt.Errorf("%s\nrun '%s --help' for usage", msg, cmd.CommandPath())
 }
