@@ -66,9 +66,17 @@ func (a *answer) problem(kind error) *ProblemError {
 		var body struct {
 			Type   string `json:"type"`
 			Detail string `json:"detail"`
+			// The gateway's OpenAI routes write the problem in OpenAI's shape.
+			Error struct {
+				Message     string `json:"message"`
+				ProblemType string `json:"problem_type"`
+			} `json:"error"`
 		}
 		if json.Unmarshal(a.body, &body) == nil {
 			p.Type, p.Detail = body.Type, body.Detail
+			if p.Type == "" {
+				p.Type, p.Detail = body.Error.ProblemType, body.Error.Message
+			}
 		}
 	}
 	return p

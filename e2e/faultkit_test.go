@@ -104,15 +104,23 @@ func (s *sentReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// problemCode is the last path element of a problem+json "type".
+// problemCode is the last path element of a problem+json "type", or of
+// "error.problem_type" in OpenAI's error shape (the gateway's routes).
 func problemCode(body []byte) string {
 	var p struct {
-		Type string `json:"type"`
+		Type  string `json:"type"`
+		Error struct {
+			ProblemType string `json:"problem_type"`
+		} `json:"error"`
 	}
 	if json.Unmarshal(body, &p) != nil {
 		return ""
 	}
-	return p.Type[strings.LastIndex(p.Type, "/")+1:]
+	typ := p.Type
+	if typ == "" {
+		typ = p.Error.ProblemType
+	}
+	return typ[strings.LastIndex(typ, "/")+1:]
 }
 
 // rawResult is what a raw HTTP exchange produced.

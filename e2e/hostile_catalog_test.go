@@ -167,6 +167,23 @@ func newPendingOrder(t *testing.T, issuerURL string) order {
 	return o
 }
 
+// openAIRoutes are the gateway's routes, whose errors are in OpenAI's shape.
+var openAIRoutes = map[string]bool{
+	"/v1/chat/completions": true, "/v1/completions": true, "/v1/embeddings": true, "/v1/models": true,
+}
+
+// requestPath is the path an entry asks for (from the request line when raw).
+func requestPath(c hostile) string {
+	if c.raw == nil {
+		return c.path
+	}
+	line, _, _ := bytes.Cut(c.raw, []byte("\r\n"))
+	if f := strings.Fields(string(line)); len(f) == 3 {
+		return f[1]
+	}
+	return ""
+}
+
 // runHostile sends one entry and checks the answer.
 func runHostile(t *testing.T, m material, c hostile) {
 	t.Helper()
@@ -217,6 +234,26 @@ func runHostile(t *testing.T, m material, c hostile) {
 		t.Fatalf("status %d, want %d; body: %.300s", status, c.want, body)
 	}
 	if c.byServer && ctype != "application/problem+json" {
+		return
+	}
+	if c.target == "redeemer" && openAIRoutes[requestPath(c)] {
+		// The OpenAI-compatible routes answer in OpenAI's error shape.
+		var e struct {
+			Error struct {
+				Message     string `json:"message"`
+				Code        string `json:"code"`
+				ProblemType string `json:"problem_type"`
+			} `json:"error"`
+		}
+		if ctype != "application/json" {
+			t.Fatalf("content type %q, want application/json; body: %.300s", ctype, body)
+		}
+		if err := json.Unmarshal(body, &e); err != nil || e.Error.Message == "" || e.Error.Code == "" || e.Error.ProblemType == "" {
+			t.Fatalf("not a clear OpenAI error (%v): %.300s", err, body)
+		}
+		if c.code != "" && problemCode(body) != c.code {
+			t.Fatalf("problem %q, want %q; body: %.300s", problemCode(body), c.code, body)
+		}
 		return
 	}
 	if ctype != "application/problem+json" {

@@ -12,6 +12,9 @@ var (
 	ErrUpstream      = problem.Define(problem.BadGateway, "upstream-failed", "the model provider failed")
 	ErrUpstreamSlow  = problem.Define(problem.GatewayTimeout, "upstream-timeout", "the model provider did not answer in time")
 	ErrTooLarge      = problem.Define(problem.BadGateway, "upstream-response-too-large", "the model provider's answer is too large")
+	// ErrStreamCut is only ever sent as the last server-sent event of a
+	// stream that ended before "data: [DONE]" (the status was already 200).
+	ErrStreamCut = problem.Define(problem.BadGateway, "stream-cut", "the answer was cut off")
 )
 
 // ConsumedHeader tells the client whether its tokens were spent: "true",

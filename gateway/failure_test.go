@@ -83,8 +83,8 @@ func TestUpstreamFailsBeforeAnswer(t *testing.T) {
 			body := chatBody("pro", "hello", false)
 			resp := e.call(t, context.Background(), "/v1/chat/completions", body, tokens, nil)
 			p := checkNotConsumed(t, resp, tc.status, tc.code)
-			if strings.Contains(p["detail"].(string), "internal detail") {
-				t.Errorf("the upstream's error body leaked: %v", p["detail"])
+			if strings.Contains(p["message"].(string), "internal detail") {
+				t.Errorf("the upstream's error body leaked: %v", p["message"])
 			}
 			for k, v := range tc.header {
 				if got := resp.Header.Get(k); got != v {
@@ -110,11 +110,11 @@ func checkNotConsumed(t *testing.T, resp *http.Response, status int, code string
 	if got := resp.Header.Get(gateway.ConsumedHeader); got != "false" {
 		t.Errorf("%s = %q, want false", gateway.ConsumedHeader, got)
 	}
-	p := problemBody(t, resp)
+	p := errorBody(t, resp)
 	if p["tokens_consumed"] != false {
 		t.Errorf("tokens_consumed = %v, want false", p["tokens_consumed"])
 	}
-	if typ, _ := p["type"].(string); !strings.HasSuffix(typ, "/"+code) {
+	if typ, _ := p["problem_type"].(string); !strings.HasSuffix(typ, "/"+code) {
 		t.Errorf("problem type = %q, want …/%s", typ, code)
 	}
 	return p
@@ -146,7 +146,7 @@ func TestResponseTooLarge(t *testing.T) {
 			if got := resp.Header.Get(gateway.ConsumedHeader); got != "true" {
 				t.Errorf("%s = %q, want true", gateway.ConsumedHeader, got)
 			}
-			if p := problemBody(t, resp); p["tokens_consumed"] != true {
+			if p := errorBody(t, resp); p["tokens_consumed"] != true {
 				t.Errorf("tokens_consumed = %v", p["tokens_consumed"])
 			}
 		})
@@ -177,12 +177,48 @@ func TestBadRequests(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, readAll(t, resp))
 			}
-			if typ, _ := problemBody(t, resp)["type"].(string); !strings.HasSuffix(typ, "/"+tc.code) {
+			if typ, _ := errorBody(t, resp)["problem_type"].(string); !strings.HasSuffix(typ, "/"+tc.code) {
 				t.Errorf("problem type = %q, want …/%s", typ, tc.code)
 			}
 		})
 	}
 	if n := len(e.up.requests()); n != 0 {
 		t.Errorf("%d bad requests reached the upstream", n)
+	}
+}
+
+// TestBodyBreaksOff: a non-streamed answer that breaks off after the
+// upstream answered is a 502 in OpenAI's shape (the SDKs retry a 5xx), its
+// tokens consumed; the SDK's retry is the exact same request and is served
+// as a replay, spending nothing more.
+func TestBodyBreaksOff(t *testing.T) {
+	e := newEnv(t, nil)
+	e.up.setRespond(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte(`{"id":"chatcmpl-1","choi`))
+		w.(http.Flusher).Flush()
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	})
+	tokens := mint(t, e.red, 1)
+	body := chatBody("pro", "a long answer please", false)
+	resp := e.call(t, context.Background(), "/v1/chat/completions", body, tokens, nil)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502: %s", resp.StatusCode, readAll(t, resp))
+	}
+	if got := resp.Header.Get(gateway.ConsumedHeader); got != "true" {
+		t.Errorf("%s = %q, want true", gateway.ConsumedHeader, got)
+	}
+	p := errorBody(t, resp)
+	if p["tokens_consumed"] != true || p["code"] != "upstream_failed" {
+		t.Errorf("error %v", p)
+	}
+	e.up.setRespond(nil)
+	again := e.call(t, context.Background(), "/v1/chat/completions", body, tokens, nil)
+	if again.StatusCode != 200 || again.Header.Get(gateway.ConsumedHeader) != "replayed" {
+		t.Fatalf("the SDK's retry: status %d, consumed %q", again.StatusCode, again.Header.Get(gateway.ConsumedHeader))
 	}
 }

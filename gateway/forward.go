@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/blindpass/blindpass/internal/problem"
 )
 
 // UserAgent is the only User-Agent upstreams ever see.
@@ -94,10 +97,11 @@ func drain(resp *http.Response) {
 }
 
 // relay copies the upstream's answer to the client: status, allowlisted
-// headers and body, at most MaxResponseBody bytes. Server-sent events go
-// through chunk by chunk, flushed after every read; other answers are read
-// whole first so an oversize one can still become a clean error.
-func (g *Gateway) relay(c echo.Context, out *outcome, resp *http.Response, stream bool, p payment) error {
+// headers and body, at most MaxResponseBody bytes, with "model" naming the
+// public model id (model, JSON-encoded) the client asked for. Server-sent
+// events go through event by event, flushed at once; other answers are read
+// whole first so an oversize or broken one can still become a clean error.
+func (g *Gateway) relay(c echo.Context, out *outcome, resp *http.Response, p payment, model []byte) error {
 	defer resp.Body.Close()
 	h := c.Response().Header()
 	for _, name := range responseHeaders {
@@ -108,9 +112,9 @@ func (g *Gateway) relay(c echo.Context, out *outcome, resp *http.Response, strea
 	h.Set("Cache-Control", "no-store")
 	limit := g.cfg.MaxResponseBody
 
-	if stream || isEventStream(resp.Header.Get("Content-Type")) {
+	if isEventStream(resp.Header.Get("Content-Type")) {
 		h.Set("X-Accel-Buffering", "no")
-		return g.relayStream(c, out, resp, limit)
+		return g.relayStream(c, out, resp, p, model)
 	}
 
 	if resp.ContentLength > limit {
@@ -122,6 +126,8 @@ func (g *Gateway) relay(c echo.Context, out *outcome, resp *http.Response, strea
 			out.status = statusClientGone
 			return nil
 		}
+		// A 502 is retried by the SDKs; the retry is an exact one, served
+		// as a replay of this spend.
 		perr := ErrUpstream.With("the model provider's answer broke off").Wrapping(err)
 		if p.paid {
 			return consumedProblem(perr, p.consumed())
@@ -130,6 +136,9 @@ func (g *Gateway) relay(c echo.Context, out *outcome, resp *http.Response, strea
 	}
 	if int64(len(b)) > limit {
 		return g.tooLarge(p)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		b = rewriteModel(b, model)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	c.Response().WriteHeader(resp.StatusCode)
@@ -144,50 +153,94 @@ func (g *Gateway) tooLarge(p payment) error {
 	return ErrTooLarge
 }
 
-// relayStream copies the body as it arrives. Once the status is sent a
-// failure can only end the stream early; the missing "data: [DONE]" tells
-// the client.
-func (g *Gateway) relayStream(c echo.Context, out *outcome, resp *http.Response, limit int64) error {
+// relayStream copies server-sent events as they arrive: whole events only,
+// each written and flushed at once, "model" rewritten in every JSON data
+// field. A stream is complete once "data: [DONE]" was relayed; one that
+// ends any other way (the upstream closes early or fails, the call times
+// out, the next event would pass MaxResponseBody) gets a last event with an
+// OpenAI error of type "stream_cut", so that no client takes the partial
+// text for the answer. A partial event is never relayed.
+func (g *Gateway) relayStream(c echo.Context, out *outcome, resp *http.Response, p payment, model []byte) error {
+	ctx := c.Request().Context()
 	w := c.Response()
 	rc := http.NewResponseController(w.Writer)
 	w.WriteHeader(resp.StatusCode)
 	_ = rc.Flush()
+	limit := g.cfg.MaxResponseBody
 	buf := make([]byte, 32<<10)
+	var pending []byte // read, not yet a complete event
 	var sent int64
+	done := false
 	for {
 		n, rerr := resp.Body.Read(buf)
-		over := false
-		if sent+int64(n) > limit {
-			n, over = int(limit-sent), true
-		}
-		if n > 0 {
-			sent += int64(n)
-			if _, err := w.Write(buf[:n]); err != nil {
+		pending = append(pending, buf[:n]...)
+		wrote, used := false, 0
+		for {
+			end := nextEvent(pending[used:])
+			if end < 0 {
+				break
+			}
+			ev := rewriteEvent(pending[used:used+end], model)
+			used += end
+			if sent+int64(len(ev.out)) > limit {
+				return g.cutStream(c, out, p, "the answer is larger than the gateway relays")
+			}
+			if _, err := w.Write(ev.out); err != nil {
 				out.status = statusClientGone
 				return nil
 			}
+			sent += int64(len(ev.out))
+			wrote = true
+			done = done || ev.done
+		}
+		pending = append(pending[:0], pending[used:]...)
+		if wrote {
 			if err := rc.Flush(); err != nil {
 				out.status = statusClientGone
 				return nil
 			}
 		}
-		if over {
-			g.logger.LogAttrs(c.Request().Context(), slog.LevelWarn, "stream cut at the response size limit")
-			return nil
+		if sent+int64(len(pending)) > limit {
+			return g.cutStream(c, out, p, "the answer is larger than the gateway relays")
 		}
 		switch {
+		case rerr == io.EOF && done:
+			return nil
 		case rerr == io.EOF:
-			return nil
+			return g.cutStream(c, out, p, "the model provider ended the stream before its end")
 		case rerr != nil:
-			if c.Request().Context().Err() != nil {
+			if ctx.Err() != nil {
 				out.status = statusClientGone
-			} else {
-				g.logger.LogAttrs(c.Request().Context(), slog.LevelWarn, "upstream stream broke off",
-					slog.String("error", rerr.Error()))
+				return nil
 			}
-			return nil
+			g.logger.LogAttrs(ctx, slog.LevelWarn, "upstream stream broke off", slog.String("error", rerr.Error()))
+			return g.cutStream(c, out, p, "the model provider's stream broke off")
 		}
 	}
+}
+
+// cutStream ends a stream that was cut before "data: [DONE]" with one
+// server-sent event holding an OpenAI error (type and code "stream_cut"),
+// the form the OpenAI SDKs raise, then a blank line; the response ends
+// there. The tokens of a paid stream stay spent: the upstream answered.
+func (g *Gateway) cutStream(c echo.Context, out *outcome, p payment, why string) error {
+	ctx := c.Request().Context()
+	g.logger.LogAttrs(ctx, slog.LevelWarn, "stream cut", slog.String("reason", why))
+	e := ErrStreamCut.With("the answer was cut off: " + why)
+	if p.paid {
+		e = consumedProblem(e, p.consumed())
+	}
+	b, err := json.Marshal(problem.OpenAIBody(e))
+	if err != nil {
+		return nil
+	}
+	w := c.Response()
+	if _, err := w.Write(append(append([]byte("data: "), b...), '\n', '\n')); err != nil {
+		out.status = statusClientGone
+		return nil
+	}
+	_ = http.NewResponseController(w.Writer).Flush()
+	return nil
 }
 
 func isEventStream(ct string) bool {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/blindpass/blindpass/internal/problem"
 )
 
 // Routes the gateway serves; each forwards to the upstream's base URL plus
@@ -20,13 +22,19 @@ var inferenceRoutes = []string{"/v1/chat/completions", "/v1/completions", "/v1/e
 // Gateway is the premium OpenAI-compatible proxy.
 type Gateway struct {
 	cfg       Config
-	models    map[string]Model
+	models    map[string]model
 	upstreams map[string]upstream
 	sp        Spender
 	logger    *slog.Logger
 	client    *http.Client
 	now       func() time.Time
 	modelList []byte // the GET /v1/models body
+}
+
+// model is a configured model with what the gateway derives from it.
+type model struct {
+	Model
+	publicID []byte // m.ID as a JSON string: the "model" of every answer
 }
 
 // upstream is a configured upstream with its parsed base URL.
@@ -51,7 +59,7 @@ func New(cfg Config, sp Spender, logger *slog.Logger) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg:       cfg,
-		models:    make(map[string]Model, len(cfg.Models)),
+		models:    make(map[string]model, len(cfg.Models)),
 		upstreams: make(map[string]upstream, len(cfg.Upstreams)),
 		sp:        sp,
 		logger:    logger,
@@ -69,7 +77,11 @@ func New(cfg Config, sp Spender, logger *slog.Logger) (*Gateway, error) {
 		if m.Cost > 0 && sp == nil {
 			return nil, errors.New("gateway: model " + m.ID + " has a cost but no token spender is configured")
 		}
-		g.models[m.ID] = m
+		id, err := json.Marshal(m.ID)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: encode model id: %w", err)
+		}
+		g.models[m.ID] = model{Model: m, publicID: id}
 	}
 	list, err := modelListJSON(cfg.Models, g.now())
 	if err != nil {
@@ -79,12 +91,32 @@ func New(cfg Config, sp Spender, logger *slog.Logger) (*Gateway, error) {
 	return g, nil
 }
 
+// openAIRoutes are the routes whose errors are written in OpenAI's shape
+// (problem.FormatOpenAI): the OpenAI SDKs read no other.
+var openAIRoutes = map[string]bool{
+	"/v1/models": true, "/v1/chat/completions": true, "/v1/completions": true, "/v1/embeddings": true,
+}
+
 // Register adds the gateway's routes to e. The server must use
-// problem.EchoErrorHandler.
+// problem.EchoErrorHandler: errors on the gateway's routes (405 for another
+// method included) are written in OpenAI's error shape, other routes keep
+// problem+json.
 func (g *Gateway) Register(e *echo.Echo) {
+	e.Use(openAIErrors)
 	e.GET("/v1/models", g.listModels)
 	for _, path := range inferenceRoutes {
 		e.POST(path, g.serveInference)
+	}
+}
+
+// openAIErrors chooses OpenAI's error shape for the gateway's routes.
+// c.Path() is the matched route pattern, also for a 405.
+func openAIErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if openAIRoutes[c.Path()] {
+			problem.SetFormat(c, problem.FormatOpenAI)
+		}
+		return next(c)
 	}
 }
 

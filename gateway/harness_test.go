@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -241,17 +242,35 @@ func readAll(t testing.TB, resp *http.Response) string {
 	return string(b)
 }
 
-// problemBody decodes a problem+json answer.
-func problemBody(t testing.TB, resp *http.Response) map[string]any {
+// errorBody decodes an error answer of an OpenAI route: OpenAI's shape
+// {"error":{...}} in application/json, with the members every such error
+// carries. It returns the inner object.
+func errorBody(t testing.TB, resp *http.Response) map[string]any {
 	t.Helper()
-	if ct := resp.Header.Get("Content-Type"); ct != problem.MediaType {
-		t.Fatalf("Content-Type = %q, want %q", ct, problem.MediaType)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type = %q, want application/json", ct)
 	}
-	var v map[string]any
+	var v struct {
+		Error map[string]any `json:"error"`
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		t.Fatal(err)
 	}
-	return v
+	e := v.Error
+	if e == nil {
+		t.Fatal("the answer has no \"error\" object")
+	}
+	msg, _ := e["message"].(string)
+	code, _ := e["code"].(string)
+	typ, _ := e["problem_type"].(string)
+	if msg == "" || code == "" || e["type"] != code || !strings.HasPrefix(typ, problem.TypeBase) ||
+		strings.ReplaceAll(strings.TrimPrefix(typ, problem.TypeBase), "-", "_") != code {
+		t.Fatalf("malformed OpenAI error: %v", e)
+	}
+	if p, ok := e["param"]; !ok || (p != nil && fmt.Sprint(p) == "") {
+		t.Fatalf("error.param = %v, want null or a field name", e["param"])
+	}
+	return e
 }
 
 func chatBody(model, prompt string, stream bool) string {

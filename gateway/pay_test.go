@@ -68,7 +68,7 @@ func TestPayment(t *testing.T) {
 			if reached {
 				t.Error("a refused request reached the upstream")
 			}
-			p := problemBody(t, resp)
+			p := errorBody(t, resp)
 			for k, want := range tc.ext {
 				if got, _ := p[k].(float64); got != want {
 					t.Errorf("problem %s = %v, want %v", k, p[k], want)
@@ -112,8 +112,8 @@ func TestSpendOnce(t *testing.T) {
 			t.Errorf("%s: upstream reached = %v", s.name, reached)
 		}
 		if s.status == 409 {
-			if p := problemBody(t, resp); !strings.HasSuffix(p["type"].(string), "/token-already-spent") {
-				t.Errorf("%s: problem type = %v", s.name, p["type"])
+			if p := errorBody(t, resp); !strings.HasSuffix(p["problem_type"].(string), "/token-already-spent") {
+				t.Errorf("%s: problem type = %v", s.name, p["problem_type"])
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func (g *Gateway) handle(c echo.Context, out *outcome) error {
 	if p.paid {
 		c.Response().Header().Set(ConsumedHeader, p.consumed())
 	}
-	return g.relay(c, out, resp, in.stream, p)
+	return g.relay(c, out, resp, p, m.publicID)
 }
 
 // failed answers an upstream failure that happened before any response

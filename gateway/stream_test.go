@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/blindpass/blindpass/gateway"
+	"github.com/blindpass/blindpass/internal/problem"
 )
 
 // sseStep is a fake upstream that sends the first event, waits for release
@@ -172,23 +174,170 @@ func TestClientDisconnectBeforeAnswer(t *testing.T) {
 	}
 }
 
-// TestStreamSizeLimit: a stream is cut at MaxResponseBody.
-func TestStreamSizeLimit(t *testing.T) {
-	e := newEnv(t, func(c *gateway.Config) { c.MaxResponseBody = 4096 })
+// sseData splits a relayed stream into its events' data, checking that
+// every event is complete (ends with a blank line).
+func sseData(t *testing.T, body string) []string {
+	t.Helper()
+	if body != "" && !strings.HasSuffix(body, "\n\n") {
+		t.Fatalf("the stream ends inside an event: %q", body[max(0, len(body)-80):])
+	}
+	var out []string
+	for _, ev := range strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n") {
+		if d, ok := strings.CutPrefix(ev, "data: "); ok {
+			out = append(out, d)
+		} else if ev != "" {
+			t.Fatalf("event %q is not one data line", ev)
+		}
+	}
+	return out
+}
+
+// cutError decodes the stream's last event as the stream_cut error.
+func cutError(t *testing.T, events []string) map[string]any {
+	t.Helper()
+	if len(events) == 0 {
+		t.Fatal("no events")
+	}
+	var v struct {
+		Error map[string]any `json:"error"`
+	}
+	last := events[len(events)-1]
+	if err := json.Unmarshal([]byte(last), &v); err != nil || v.Error == nil {
+		t.Fatalf("the last event is not an error: %q", last)
+	}
+	e := v.Error
+	if e["type"] != "stream_cut" || e["code"] != "stream_cut" || e["problem_type"] != problem.TypeBase+"stream-cut" ||
+		!strings.HasPrefix(e["message"].(string), "the answer was cut off") {
+		t.Fatalf("cut event %v", e)
+	}
+	for _, ev := range events[:len(events)-1] {
+		if ev == "[DONE]" || strings.Contains(ev, `"error"`) {
+			t.Fatalf("event %q before the cut event", ev)
+		}
+	}
+	return e
+}
+
+// TestStreamCut: a stream that ends before "data: [DONE]" — the upstream
+// closes early, stops inside an event, breaks the connection, runs out of
+// time or passes max_response_body — ends with one SSE error event of type
+// stream_cut, never a clean end; a partial event is never relayed. The
+// tokens stay spent (the upstream answered) and an exact retry is served as
+// a replay. It fails on the main of before this change, which ended such
+// streams cleanly.
+func TestStreamCut(t *testing.T) {
+	const ev = "data: {\"id\":\"c1\",\"model\":\"up-pro\",\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"
+	hijackClose := func(w http.ResponseWriter) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	tests := []struct {
+		name    string
+		model   string
+		edit    func(*gateway.Config)
+		respond func(w http.ResponseWriter, r *http.Request)
+		events  int // complete upstream events relayed before the cut
+	}{
+		{"closed before DONE", "pro", nil, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, ev+ev)
+		}, 2},
+		{"closed inside an event", "pro", nil, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, ev+`data: {"id":"c1","cho`)
+		}, 1},
+		{"connection broken", "max", nil, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, ev)
+			w.(http.Flusher).Flush()
+			hijackClose(w)
+		}, 1},
+		{"upstream timeout", "pro", func(c *gateway.Config) { c.UpstreamTimeout = 500 * time.Millisecond }, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, ev)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+		}, 1},
+		{"size limit", "pro", func(c *gateway.Config) { c.MaxResponseBody = 4096 }, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for range 100 {
+				fmt.Fprint(w, ev)
+				w.(http.Flusher).Flush()
+			}
+			fmt.Fprint(w, "data: [DONE]\n\n")
+		}, -1},
+		{"free model", "free", nil, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, ev)
+		}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.edit)
+			e.up.setRespond(tc.respond)
+			cost := map[string]int{"free": 0, "pro": 1, "max": 2}[tc.model]
+			tokens := mint(t, e.red, cost)
+			body := chatBody(tc.model, "tell me", true)
+			resp := e.call(t, context.Background(), "/v1/chat/completions", body, tokens, nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			raw := readAll(t, resp)
+			events := sseData(t, raw)
+			cut := cutError(t, events)
+			if tc.events >= 0 && len(events)-1 != tc.events {
+				t.Errorf("%d events before the cut, want %d: %q", len(events)-1, tc.events, events)
+			}
+			if tc.name == "size limit" && len(raw)-len(events[len(events)-1]) > 4096+8 {
+				t.Errorf("relayed %d bytes of events over a 4096-byte limit", len(raw))
+			}
+			for _, d := range events[:len(events)-1] {
+				if !strings.Contains(d, `"model":"`+tc.model+`"`) {
+					t.Errorf("event %q does not name the public model %q", d, tc.model)
+				}
+			}
+			if cost == 0 {
+				if _, ok := cut["tokens_consumed"]; ok {
+					t.Errorf("tokens_consumed on a free model: %v", cut)
+				}
+				return
+			}
+			if cut["tokens_consumed"] != true || resp.Header.Get(gateway.ConsumedHeader) != "true" {
+				t.Errorf("tokens_consumed %v, header %q", cut["tokens_consumed"], resp.Header.Get(gateway.ConsumedHeader))
+			}
+			// The exact retry is a replay; another request with the tokens is not.
+			e.up.setRespond(nil)
+			again := e.call(t, context.Background(), "/v1/chat/completions", body, tokens, nil)
+			if again.StatusCode != 200 || again.Header.Get(gateway.ConsumedHeader) != "replayed" {
+				t.Errorf("exact retry: status %d, consumed %q", again.StatusCode, again.Header.Get(gateway.ConsumedHeader))
+			}
+		})
+	}
+}
+
+// TestStreamCompleteHasNoCutEvent: a stream that reaches [DONE] ends there,
+// events rewritten to the public model, CRLF events included.
+func TestStreamCompleteHasNoCutEvent(t *testing.T) {
+	e := newEnv(t, nil)
 	e.up.setRespond(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		for i := 0; i < 100; i++ {
-			fmt.Fprintf(w, "data: {\"chunk\":%d,\"pad\":%q}\n\n", i, strings.Repeat("x", 100))
-			w.(http.Flusher).Flush()
-		}
+		fmt.Fprint(w, ": comment\r\n\r\n")
+		fmt.Fprint(w, "data: {\"model\":\"up-max\",\"n\":1}\r\n\r\n")
+		fmt.Fprint(w, "data: {\"n\":2, \"model\" : \"up-max\", \"x\":{\"model\":\"inner\"}}\n\n")
 		fmt.Fprint(w, "data: [DONE]\n\n")
 	})
-	resp := e.call(t, context.Background(), "/v1/chat/completions", chatBody("pro", "s", true), mint(t, e.red, 1), nil)
-	body := readAll(t, resp)
-	if len(body) > 4096 || len(body) == 0 {
-		t.Errorf("relayed %d bytes, want 1..4096", len(body))
-	}
-	if strings.Contains(body, "[DONE]") {
-		t.Error("the cut stream ends with [DONE]")
+	resp := e.call(t, context.Background(), "/v1/chat/completions", chatBody("max", "s", true), mint(t, e.red, 2), nil)
+	got := readAll(t, resp)
+	want := ": comment\r\n\r\n" +
+		"data: {\"model\":\"max\",\"n\":1}\r\n\r\n" +
+		"data: {\"n\":2, \"model\" : \"max\", \"x\":{\"model\":\"inner\"}}\n\n" +
+		"data: [DONE]\n\n"
+	if got != want {
+		t.Errorf("relayed\n%q\nwant\n%q", got, want)
 	}
 }

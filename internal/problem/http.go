@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -39,10 +40,73 @@ func Body(e *Error) map[string]any {
 	return body
 }
 
+// Format is how an error answer is written. The status and headers are the
+// same in every format (Kind.Status, Error.Header); only the body differs.
+type Format int
+
+const (
+	// FormatProblem is RFC 9457 application/problem+json, the default.
+	FormatProblem Format = iota
+	// FormatOpenAI is OpenAI's {"error":{...}} in application/json, for the
+	// OpenAI-compatible routes whose clients (the OpenAI SDKs) read only
+	// that shape. See OpenAIBody.
+	FormatOpenAI
+)
+
+// formatKey is the echo context key SetFormat stores the format under.
+const formatKey = "blindpass.problem.format"
+
+// SetFormat makes EchoErrorHandler write the errors of c's request in f.
+// A router sets it by route (see gateway.Register).
+func SetFormat(c echo.Context, f Format) { c.Set(formatKey, f) }
+
+// OpenAIBody is e in OpenAI's error shape, carrying the problem's fields:
+//
+//	{"error":{"message":"…","type":"token_already_spent","code":"token_already_spent",
+//	  "param":null,"problem_type":"https://blindpass.dev/problems/token-already-spent", …}}
+//
+// type and code are the problem code with "-" written "_"; message is the
+// detail; param is the extension "param" when it is a string (the request
+// field at fault), else null; every other extension (tokens_consumed, cost,
+// …) is a member too, never overriding these.
+func OpenAIBody(e *Error) map[string]any {
+	inner := make(map[string]any, 5+len(e.Extensions))
+	for k, v := range e.Extensions {
+		inner[k] = v
+	}
+	code := e.Code
+	if code == "" {
+		code = string(e.Kind)
+	}
+	msg := e.Detail
+	if e.Kind == Internal {
+		msg = "internal error"
+	} else if msg == "" {
+		msg = http.StatusText(e.Kind.Status())
+	}
+	snake := strings.ReplaceAll(code, "-", "_")
+	inner["message"] = msg
+	inner["type"] = snake
+	inner["code"] = snake
+	if param, ok := e.Extensions["param"].(string); ok {
+		inner["param"] = param
+	} else {
+		inner["param"] = nil
+	}
+	inner["problem_type"] = TypeBase + code
+	return map[string]any{"error": inner}
+}
+
 // Write sends err as a problem+json response. Errors without a kind are
 // internal: logged with their cause, shown as a bare 500. route is the
 // route pattern (never the raw path, which may carry an order id).
 func Write(w http.ResponseWriter, r *http.Request, route string, logger *slog.Logger, err error) {
+	WriteFormat(w, r, route, logger, err, FormatProblem)
+}
+
+// WriteFormat is Write in format f: the same status, headers and logging,
+// the body in f's shape.
+func WriteFormat(w http.ResponseWriter, r *http.Request, route string, logger *slog.Logger, err error, f Format) {
 	p := From(err)
 	if p.Kind == Internal || p.Kind == Unavailable {
 		if logger != nil {
@@ -56,11 +120,18 @@ func Write(w http.ResponseWriter, r *http.Request, route string, logger *slog.Lo
 			w.Header().Add(name, v)
 		}
 	}
-	w.Header().Set("Content-Type", MediaType)
+	var body map[string]any
+	if f == FormatOpenAI {
+		w.Header().Set("Content-Type", "application/json")
+		body = OpenAIBody(p)
+	} else {
+		w.Header().Set("Content-Type", MediaType)
+		body = Body(p)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Kind.Status())
 	if r.Method != http.MethodHead {
-		_ = json.NewEncoder(w).Encode(Body(p))
+		_ = json.NewEncoder(w).Encode(body)
 	}
 }
 
@@ -90,12 +161,15 @@ func From(err error) *Error {
 	return Wrap(Internal, "internal", "", err)
 }
 
-// EchoErrorHandler is the echo HTTPErrorHandler for every Blindpass server.
+// EchoErrorHandler is the echo HTTPErrorHandler for every Blindpass server;
+// it writes in the format SetFormat chose for the request (problem+json
+// when none).
 func EchoErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		Write(c.Response(), c.Request(), c.Path(), logger, err)
+		f, _ := c.Get(formatKey).(Format)
+		WriteFormat(c.Response(), c.Request(), c.Path(), logger, err, f)
 	}
 }

@@ -84,3 +84,42 @@ func TestExtensionsDoNotOverrideStandardMembers(t *testing.T) {
 		t.Fatalf("body %v", b)
 	}
 }
+
+func TestOpenAIFormat(t *testing.T) {
+	e := New(Conflict, "token-already-spent", "the token was already spent").
+		WithExtension("tokens_consumed", true).WithExtension("message", "not this").
+		WithHeader("Blindpass-Tokens-Consumed", "true")
+	rec := httptest.NewRecorder()
+	WriteFormat(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil), "/v1/chat/completions", nil, e, FormatOpenAI)
+	if rec.Code != 409 || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Blindpass-Tokens-Consumed") != "true" {
+		t.Fatalf("status %d, headers %v", rec.Code, rec.Header())
+	}
+	var body struct {
+		Error map[string]any `json:"error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"message": "the token was already spent", "type": "token_already_spent", "code": "token_already_spent",
+		"param": nil, "problem_type": TypeBase + "token-already-spent", "tokens_consumed": true,
+	}
+	if len(body.Error) != len(want) {
+		t.Errorf("members %v, want %v", body.Error, want)
+	}
+	for k, v := range want {
+		if body.Error[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, body.Error[k], v)
+		}
+	}
+
+	// An internal error shows no detail; a param extension names the field.
+	b := OpenAIBody(From(errors.New("pq: password=hunter2")))["error"].(map[string]any)
+	if b["message"] != "internal error" || b["code"] != "internal" {
+		t.Errorf("internal: %v", b)
+	}
+	b = OpenAIBody(New(Malformed, "parameter-limit", "n is at most 1").WithExtension("param", "n"))["error"].(map[string]any)
+	if b["param"] != "n" {
+		t.Errorf("param = %v", b["param"])
+	}
+}
