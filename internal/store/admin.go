@@ -137,6 +137,7 @@ type RedeemerStat struct {
 	Hour        time.Time // truncated to the hour, UTC
 	KeyID       []byte    // token_key_id (32 bytes); empty: no current key named
 	Redeemed    int64     // tokens spent
+	Undone      int64     // of those, spends given back after an upstream failure
 	Replayed    int64     // tokens presented again by the same request (answered as a replay)
 	DoubleSpent int64     // refusals: already spent, or twice in one request
 	Invalid     int64     // refusals: bad signature, wrong challenge or type, too many tokens
@@ -146,12 +147,13 @@ type RedeemerStat struct {
 
 // Empty reports whether every counter is zero.
 func (s RedeemerStat) Empty() bool {
-	return s.Redeemed == 0 && s.Replayed == 0 && s.DoubleSpent == 0 && s.Invalid == 0 && s.Expired == 0 && s.UnknownKey == 0
+	return s.Redeemed == 0 && s.Undone == 0 && s.Replayed == 0 && s.DoubleSpent == 0 && s.Invalid == 0 && s.Expired == 0 && s.UnknownKey == 0
 }
 
 // Add adds o's counters to s's.
 func (s *RedeemerStat) Add(o RedeemerStat) {
 	s.Redeemed += o.Redeemed
+	s.Undone += o.Undone
 	s.Replayed += o.Replayed
 	s.DoubleSpent += o.DoubleSpent
 	s.Invalid += o.Invalid

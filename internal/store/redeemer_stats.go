@@ -19,7 +19,7 @@ func NormalizeStats(rows []RedeemerStat) ([]RedeemerStat, error) {
 	}
 	merged := make(map[k]*RedeemerStat, len(rows))
 	for _, r := range rows {
-		if r.Redeemed < 0 || r.Replayed < 0 || r.DoubleSpent < 0 || r.Invalid < 0 || r.Expired < 0 || r.UnknownKey < 0 {
+		if r.Redeemed < 0 || r.Undone < 0 || r.Replayed < 0 || r.DoubleSpent < 0 || r.Invalid < 0 || r.Expired < 0 || r.UnknownKey < 0 {
 			return nil, errors.New("store: negative redeemer counter")
 		}
 		if len(r.KeyID) != 0 && len(r.KeyID) != 32 {

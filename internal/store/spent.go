@@ -17,7 +17,7 @@ var ErrInsufficientCredit = errors.New("store: issuance exceeds the order's rema
 func HourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 
 // NormalizeSpends returns a copy of tokens ready to store: SpentHour
-// truncated by HourOf, a nil Binding made empty, sorted by (KeyID, Nonce) so
+// truncated by HourOf, a nil Binding made empty (and its Window 0), sorted by (KeyID, Nonce) so
 // that concurrent multi-token spends take their locks in one order. It also
 // returns the tokens that occur more than once in the batch (every
 // occurrence after the first): presenting one token twice in one request is
@@ -29,7 +29,11 @@ func NormalizeSpends(tokens []SpentToken) (norm, dups []SpentToken) {
 		if b == nil {
 			b = []byte{}
 		}
-		norm[i] = SpentToken{KeyID: t.KeyID, Nonce: t.Nonce, Binding: b, SpentHour: HourOf(t.SpentHour)}
+		w := t.Window
+		if len(b) == 0 {
+			w = 0
+		}
+		norm[i] = SpentToken{KeyID: t.KeyID, Nonce: t.Nonce, Binding: b, Window: w, SpentHour: HourOf(t.SpentHour)}
 	}
 	slices.SortStableFunc(norm, CompareSpent)
 	for i := 1; i < len(norm); i++ {

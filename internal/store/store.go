@@ -25,6 +25,10 @@ var (
 	// ErrUnavailable wraps errors where the database could not be reached;
 	// callers answer 503.
 	ErrUnavailable = errors.New("store: database unavailable")
+	// ErrOutcomeUnknown wraps ErrUnavailable errors of a write that may or
+	// may not have been committed: the connection failed after the write
+	// was sent. A spend that fails so may have spent the tokens.
+	ErrOutcomeUnknown = errors.New("store: outcome unknown")
 )
 
 // Key is one issuer key epoch.
@@ -181,12 +185,15 @@ type IssuerStore interface {
 }
 
 // SpentToken is all the redeemer keeps of a redeemed token: no time finer
-// than the hour, no client data.
+// than the hour, no client data. Binding and Window live only as long as an
+// exact retry may be served (see SpendStore.ForgetBindings).
 type SpentToken struct {
 	KeyID     []byte    // token_key_id (32 bytes)
 	Nonce     []byte    // token nonce (32 bytes)
 	Binding   []byte    // request-binding digest (may be empty)
+	Window    int64     // replay window of Binding; 0 without a binding
 	SpentHour time.Time // truncated to the hour, UTC
+	Replays   int       // exact retries served so far (read back only)
 }
 
 // SpendStore is the spent-token set. (KeyID, Nonce) is unique: that
@@ -199,9 +206,19 @@ type SpendStore interface {
 	// it returns (nil, nil). Otherwise nothing is inserted and it returns
 	// the stored rows of the tokens that were already spent.
 	Spend(ctx context.Context, tokens []SpentToken) (alreadySpent []SpentToken, err error)
-	// Unspend deletes the given tokens, each only if its stored binding equals
-	// the given one (undoing a spend whose upstream call failed).
-	Unspend(ctx context.Context, tokens []SpentToken) error
+	// Replay records one more exact retry of a spend, all tokens or none:
+	// each must be stored with a binding among accepted and fewer than max
+	// replays; then each one's replay count goes up by one. ok is false, and
+	// nothing changed, when any token is missing, bound otherwise or at max.
+	Replay(ctx context.Context, tokens []SpentToken, accepted [][]byte, max int) (ok bool, err error)
+	// Unspend gives back a spend whose upstream call failed, all tokens or
+	// none: each must still be stored with its given binding and no replay
+	// served. undone is false, and nothing was deleted, otherwise.
+	Unspend(ctx context.Context, tokens []SpentToken) (undone bool, err error)
+	// ForgetBindings erases the binding and window of every token whose
+	// window is below before (an exact retry of it can no longer be
+	// served), and returns how many it erased.
+	ForgetBindings(ctx context.Context, before int64) (int64, error)
 	// DropKey removes every spent token of a key in one step (drop partition).
 	DropKey(ctx context.Context, keyID []byte) error
 	// SpentKeys lists the key ids that have room or rows in the spent set.

@@ -41,6 +41,23 @@ func wrap(op string, err error) error {
 	}
 }
 
+// wrapWrite is wrap for a write whose failure may leave it committed or
+// not: an unreachable-database error that is not known to have happened
+// before anything was sent (pgconn.SafeToRetry, a failed connect) or with
+// the server's own refusal (a PgError: the statement or transaction failed)
+// also wraps store.ErrOutcomeUnknown.
+func wrapWrite(op string, err error) error {
+	w := wrap(op, err)
+	if !errors.Is(w, store.ErrUnavailable) || pgconn.SafeToRetry(err) || pgCode(err) != "" {
+		return w
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || strings.Contains(err.Error(), "closed pool") {
+		return w
+	}
+	return fmt.Errorf("%w: %w", store.ErrOutcomeUnknown, w)
+}
+
 func pgCode(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

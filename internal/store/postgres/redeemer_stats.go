@@ -27,16 +27,17 @@ func (s *Store) AddRedeemerStats(ctx context.Context, rows []store.RedeemerStat)
 		b := &pgx.Batch{}
 		for _, r := range rows {
 			b.Queue(`INSERT INTO redeemer_stats AS s
-				(hour, key_id, redeemed, replayed, double_spend, invalid, expired, unknown_key)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				(hour, key_id, redeemed, replayed, double_spend, invalid, expired, unknown_key, undone)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 				ON CONFLICT (hour, key_id) DO UPDATE SET
 					redeemed = s.redeemed + excluded.redeemed,
 					replayed = s.replayed + excluded.replayed,
 					double_spend = s.double_spend + excluded.double_spend,
 					invalid = s.invalid + excluded.invalid,
 					expired = s.expired + excluded.expired,
-					unknown_key = s.unknown_key + excluded.unknown_key`,
-				r.Hour, r.KeyID, r.Redeemed, r.Replayed, r.DoubleSpent, r.Invalid, r.Expired, r.UnknownKey)
+					unknown_key = s.unknown_key + excluded.unknown_key,
+					undone = s.undone + excluded.undone`,
+				r.Hour, r.KeyID, r.Redeemed, r.Replayed, r.DoubleSpent, r.Invalid, r.Expired, r.UnknownKey, r.Undone)
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -45,14 +46,14 @@ func (s *Store) AddRedeemerStats(ctx context.Context, rows []store.RedeemerStat)
 
 // ListRedeemerStats returns the counters from since on, by hour then key.
 func (s *Store) ListRedeemerStats(ctx context.Context, since time.Time) ([]store.RedeemerStat, error) {
-	rows, err := s.pool.Query(ctx, `SELECT hour, key_id, redeemed, replayed, double_spend, invalid, expired, unknown_key
+	rows, err := s.pool.Query(ctx, `SELECT hour, key_id, redeemed, replayed, double_spend, invalid, expired, unknown_key, undone
 		FROM redeemer_stats WHERE hour >= $1 ORDER BY hour, key_id`, since)
 	if err != nil {
 		return nil, wrap("postgres: list redeemer stats", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.RedeemerStat, error) {
 		var st store.RedeemerStat
-		err := r.Scan(&st.Hour, &st.KeyID, &st.Redeemed, &st.Replayed, &st.DoubleSpent, &st.Invalid, &st.Expired, &st.UnknownKey)
+		err := r.Scan(&st.Hour, &st.KeyID, &st.Redeemed, &st.Replayed, &st.DoubleSpent, &st.Invalid, &st.Expired, &st.UnknownKey, &st.Undone)
 		st.Hour = st.Hour.UTC()
 		return st, err
 	})

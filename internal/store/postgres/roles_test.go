@@ -68,8 +68,8 @@ var policy = map[string]map[string][]string{
 		roleAdmin:  {"INSERT", "SELECT"},
 	},
 	"audit_log_id_seq": {},
-	"spent_tokens": {
-		roleRedeemer: {"DELETE", "INSERT", "SELECT"},
+	"spent_tokens": { // UPDATE of the replay columns from 00050
+		roleRedeemer: {"DELETE", "INSERT", "SELECT", "UPDATE(binding)", "UPDATE(binding_window)", "UPDATE(replays)"},
 	},
 	// 00010 payments, granted in 00041.
 	"payment_events": {
@@ -170,7 +170,7 @@ func TestRolePolicyCatches(t *testing.T) {
 		`relation "undecided" is in no role policy`,
 		"blindpass_redeemer on orders: granted [SELECT], policy says []",
 		"blindpass_admin on orders: granted [INSERT SELECT(created_at)",
-		"blindpass_redeemer on spent_tokens: granted [DELETE SELECT]",
+		"blindpass_redeemer on spent_tokens: granted [DELETE SELECT UPDATE(binding)",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("policy problems do not report %q:\n%s", want, all)

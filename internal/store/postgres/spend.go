@@ -53,7 +53,7 @@ func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.S
 			}
 		case errors.Is(err, errVanished) && attempt < spendAttempts:
 		case err != nil:
-			return nil, wrap("postgres: spend", err)
+			return nil, wrapWrite("postgres: spend", err)
 		default:
 			return spent, nil
 		}
@@ -63,14 +63,11 @@ func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.S
 // spendMany inserts tokens (sorted, so concurrent batches lock in one order)
 // in a transaction, and rolls it back if any of them was spent before.
 func (s *Store) spendMany(ctx context.Context, tokens []store.SpentToken) ([]store.SpentToken, error) {
-	keyIDs, nonces, bindings, hours := columns(tokens)
+	keyIDs, nonces, bindings, windows, hours := columns(tokens)
 	var spent []store.SpentToken
 	err := s.transact(ctx, func(tx pgx.Tx) error {
 		spent = nil
-		rows, err := tx.Query(ctx, `INSERT INTO spent_tokens (key_id, nonce, binding, spent_hour)
-			SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::timestamptz[])
-			ON CONFLICT DO NOTHING
-			RETURNING key_id, nonce`, keyIDs, nonces, bindings, hours)
+		rows, err := tx.Query(ctx, insertSpentSQL, keyIDs, nonces, bindings, windows, hours)
 		if err != nil {
 			return err
 		}
@@ -128,8 +125,8 @@ func readSpent(ctx context.Context, q querier, tokens []store.SpentToken) ([]sto
 // readSpentRows returns the stored rows of those tokens that are in the
 // set, ordered by (key id, nonce).
 func readSpentRows(ctx context.Context, q querier, tokens []store.SpentToken) ([]store.SpentToken, error) {
-	keyIDs, nonces, _, _ := columns(tokens)
-	rows, err := q.Query(ctx, `SELECT s.key_id, s.nonce, s.binding, s.spent_hour
+	keyIDs, nonces, _, _, _ := columns(tokens)
+	rows, err := q.Query(ctx, `SELECT s.key_id, s.nonce, s.binding, s.binding_window, s.spent_hour, s.replays
 		FROM spent_tokens s JOIN unnest($1::bytea[], $2::bytea[]) AS t(key_id, nonce)
 			ON s.key_id = t.key_id AND s.nonce = t.nonce
 		ORDER BY s.key_id, s.nonce`, keyIDs, nonces)
@@ -138,7 +135,7 @@ func readSpentRows(ctx context.Context, q querier, tokens []store.SpentToken) ([
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SpentToken, error) {
 		var t store.SpentToken
-		err := r.Scan(&t.KeyID, &t.Nonce, &t.Binding, &t.SpentHour)
+		err := r.Scan(&t.KeyID, &t.Nonce, &t.Binding, &t.Window, &t.SpentHour, &t.Replays)
 		t.SpentHour = t.SpentHour.UTC()
 		return t, err
 	})
@@ -152,26 +149,99 @@ func spentKey(t store.SpentToken) string {
 	return string(append(append(b, t.KeyID...), t.Nonce...))
 }
 
-func columns(tokens []store.SpentToken) (keyIDs, nonces, bindings [][]byte, hours []time.Time) {
+// insertSpentSQL inserts the tokens given as columns, skipping those
+// already spent, and returns the ones it inserted.
+const insertSpentSQL = `INSERT INTO spent_tokens (key_id, nonce, binding, binding_window, spent_hour)
+	SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[], $5::timestamptz[])
+	ON CONFLICT DO NOTHING
+	RETURNING key_id, nonce`
+
+func columns(tokens []store.SpentToken) (keyIDs, nonces, bindings [][]byte, windows []int64, hours []time.Time) {
 	for _, t := range tokens {
 		keyIDs = append(keyIDs, t.KeyID)
 		nonces = append(nonces, t.Nonce)
 		bindings = append(bindings, t.Binding)
+		windows = append(windows, t.Window)
 		hours = append(hours, t.SpentHour)
 	}
-	return keyIDs, nonces, bindings, hours
+	return keyIDs, nonces, bindings, windows, hours
 }
 
-// Unspend deletes each token whose stored binding equals the given one.
-func (s *Store) Unspend(ctx context.Context, tokens []store.SpentToken) error {
-	if len(tokens) == 0 {
-		return nil
+// Replay counts one more served replay of every token, all or none (see
+// store.SpendStore): one UPDATE whose row count must be the token count,
+// else it is rolled back.
+func (s *Store) Replay(ctx context.Context, tokens []store.SpentToken, accepted [][]byte, max int) (bool, error) {
+	if len(tokens) == 0 || len(accepted) == 0 {
+		return false, nil
 	}
-	norm, _ := store.NormalizeSpends(tokens)
-	keyIDs, nonces, bindings, _ := columns(norm)
-	_, err := s.pool.Exec(ctx, `DELETE FROM spent_tokens s
-		USING unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS t(key_id, nonce, binding)
-		WHERE s.key_id = t.key_id AND s.nonce = t.nonce AND s.binding = t.binding`,
-		keyIDs, nonces, bindings)
-	return wrap("postgres: unspend", err)
+	norm, dups := store.NormalizeSpends(tokens)
+	if len(dups) > 0 {
+		return false, nil
+	}
+	keyIDs, nonces, _, _, _ := columns(norm)
+	ok := false
+	err := s.transact(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE spent_tokens s SET replays = s.replays + 1
+			FROM unnest($1::bytea[], $2::bytea[]) AS t(key_id, nonce)
+			WHERE s.key_id = t.key_id AND s.nonce = t.nonce
+				AND s.binding <> ''::bytea AND s.binding = ANY($3::bytea[]) AND s.replays < $4`,
+			keyIDs, nonces, accepted, max)
+		if err != nil {
+			return err
+		}
+		ok = tag.RowsAffected() == int64(len(norm))
+		if !ok {
+			return errRollback
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		return false, wrapWrite("postgres: replay", err)
+	}
+	return ok, nil
+}
+
+// Unspend deletes the tokens of a spend, all or none: each only while it
+// keeps its binding and no replay of it was served. A concurrent Replay of
+// the same row waits for the DELETE's lock or makes it skip the row, so the
+// two never both succeed.
+func (s *Store) Unspend(ctx context.Context, tokens []store.SpentToken) (bool, error) {
+	if len(tokens) == 0 {
+		return true, nil
+	}
+	norm, dups := store.NormalizeSpends(tokens)
+	if len(dups) > 0 {
+		return false, nil
+	}
+	keyIDs, nonces, bindings, _, _ := columns(norm)
+	ok := false
+	err := s.transact(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM spent_tokens s
+			USING unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS t(key_id, nonce, binding)
+			WHERE s.key_id = t.key_id AND s.nonce = t.nonce AND s.binding = t.binding AND s.replays = 0`,
+			keyIDs, nonces, bindings)
+		if err != nil {
+			return err
+		}
+		ok = tag.RowsAffected() == int64(len(norm))
+		if !ok {
+			return errRollback
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		return false, wrapWrite("postgres: unspend", err)
+	}
+	return ok, nil
+}
+
+// ForgetBindings erases the bindings of windows before before (through the
+// partial index of live bindings).
+func (s *Store) ForgetBindings(ctx context.Context, before int64) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE spent_tokens SET binding = ''::bytea, binding_window = 0
+		WHERE binding_window <> 0 AND binding_window < $1`, before)
+	if err != nil {
+		return 0, wrap("postgres: forget bindings", err)
+	}
+	return tag.RowsAffected(), nil
 }

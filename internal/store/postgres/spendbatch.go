@@ -225,7 +225,7 @@ func (b *spendBatcher) flush(batch []*spendReq) {
 		if b.ctx.Err() != nil {
 			err = errStoreClosed // cut short by Close
 		} else {
-			err = wrap("postgres: spend", err)
+			err = wrapWrite("postgres: spend", err)
 		}
 		for _, p := range uniq {
 			if !p.answered {
@@ -294,13 +294,14 @@ func (b *spendBatcher) insertOnce(ctx context.Context, pending []*pendingToken) 
 	keyIDs := make([][]byte, len(pending))
 	nonces := make([][]byte, len(pending))
 	bindings := make([][]byte, len(pending))
+	windows := make([]int64, len(pending))
 	hours := make([]time.Time, len(pending))
 	for i, p := range pending {
-		keyIDs[i], nonces[i], bindings[i], hours[i] = p.tok.KeyID, p.tok.Nonce, p.tok.Binding, p.tok.SpentHour
+		keyIDs[i], nonces[i], bindings[i], windows[i], hours[i] = p.tok.KeyID, p.tok.Nonce, p.tok.Binding, p.tok.Window, p.tok.SpentHour
 	}
 	b.flushes.Add(1)
 	b.tokens.Add(int64(len(pending)))
-	rows, err := b.s.pool.Query(ctx, insertSpentBatchSQL, keyIDs, nonces, bindings, hours)
+	rows, err := b.s.pool.Query(ctx, insertSpentSQL, keyIDs, nonces, bindings, windows, hours)
 	if err != nil {
 		return nil, err
 	}
@@ -312,11 +313,6 @@ func (b *spendBatcher) insertOnce(ctx context.Context, pending []*pendingToken) 
 	})
 	return inserted, err
 }
-
-const insertSpentBatchSQL = `INSERT INTO spent_tokens (key_id, nonce, binding, spent_hour)
-	SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::timestamptz[])
-	ON CONFLICT DO NOTHING
-	RETURNING key_id, nonce`
 
 // prepareKeys prepares every distinct key of the batch.
 func (b *spendBatcher) prepareKeys(ctx context.Context, pending []*pendingToken) error {

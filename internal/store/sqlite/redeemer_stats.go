@@ -24,16 +24,17 @@ func (s *Store) AddRedeemerStats(ctx context.Context, rows []store.RedeemerStat)
 	err = s.transact(ctx, func(tx *sql.Tx) error {
 		for _, r := range rows {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO redeemer_stats
-				(hour, key_id, redeemed, replayed, double_spend, invalid, expired, unknown_key)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				(hour, key_id, redeemed, replayed, double_spend, invalid, expired, unknown_key, undone)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (hour, key_id) DO UPDATE SET
 					redeemed = redeemed + excluded.redeemed,
 					replayed = replayed + excluded.replayed,
 					double_spend = double_spend + excluded.double_spend,
 					invalid = invalid + excluded.invalid,
 					expired = expired + excluded.expired,
-					unknown_key = unknown_key + excluded.unknown_key`,
-				toDB(r.Hour), nonNil(r.KeyID), r.Redeemed, r.Replayed, r.DoubleSpent, r.Invalid, r.Expired, r.UnknownKey); err != nil {
+					unknown_key = unknown_key + excluded.unknown_key,
+					undone = undone + excluded.undone`,
+				toDB(r.Hour), nonNil(r.KeyID), r.Redeemed, r.Replayed, r.DoubleSpent, r.Invalid, r.Expired, r.UnknownKey, r.Undone); err != nil {
 				return err
 			}
 		}
@@ -44,7 +45,7 @@ func (s *Store) AddRedeemerStats(ctx context.Context, rows []store.RedeemerStat)
 
 // ListRedeemerStats returns the counters from since on, by hour then key.
 func (s *Store) ListRedeemerStats(ctx context.Context, since time.Time) ([]store.RedeemerStat, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT hour, key_id, redeemed, replayed, double_spend, invalid, expired, unknown_key
+	rows, err := s.r.QueryContext(ctx, `SELECT hour, key_id, redeemed, replayed, double_spend, invalid, expired, unknown_key, undone
 		FROM redeemer_stats WHERE hour >= ? ORDER BY hour, key_id`, toDB(since))
 	if err != nil {
 		return nil, wrap("sqlite: list redeemer stats", err)
@@ -54,7 +55,7 @@ func (s *Store) ListRedeemerStats(ctx context.Context, since time.Time) ([]store
 	for rows.Next() {
 		var st store.RedeemerStat
 		var hour int64
-		if err := rows.Scan(&hour, &st.KeyID, &st.Redeemed, &st.Replayed, &st.DoubleSpent, &st.Invalid, &st.Expired, &st.UnknownKey); err != nil {
+		if err := rows.Scan(&hour, &st.KeyID, &st.Redeemed, &st.Replayed, &st.DoubleSpent, &st.Invalid, &st.Expired, &st.UnknownKey, &st.Undone); err != nil {
 			return nil, wrap("sqlite: list redeemer stats", err)
 		}
 		st.Hour = fromDB(hour)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 
@@ -41,8 +42,8 @@ func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.S
 	var spent []store.SpentToken
 	err := s.transact(ctx, func(tx *sql.Tx) error {
 		for _, t := range norm {
-			res, err := tx.ExecContext(ctx, `INSERT INTO spent_tokens (key_id, nonce, binding, spent_hour)
-				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, t.KeyID, t.Nonce, t.Binding, toDB(t.SpentHour))
+			res, err := tx.ExecContext(ctx, `INSERT INTO spent_tokens (key_id, nonce, binding, binding_window, spent_hour)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, t.KeyID, t.Nonce, t.Binding, t.Window, toDB(t.SpentHour))
 			if err != nil {
 				return err
 			}
@@ -55,9 +56,9 @@ func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.S
 			}
 			var st store.SpentToken
 			var hour int64
-			if err := tx.QueryRowContext(ctx, `SELECT key_id, nonce, binding, spent_hour
+			if err := tx.QueryRowContext(ctx, `SELECT key_id, nonce, binding, binding_window, spent_hour, replays
 				FROM spent_tokens WHERE key_id = ? AND nonce = ?`, t.KeyID, t.Nonce).
-				Scan(&st.KeyID, &st.Nonce, &st.Binding, &hour); err != nil {
+				Scan(&st.KeyID, &st.Nonce, &st.Binding, &st.Window, &hour, &st.Replays); err != nil {
 				return err
 			}
 			st.SpentHour = fromDB(hour)
@@ -74,21 +75,93 @@ func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.S
 	return spent, nil
 }
 
-// Unspend deletes each token whose stored binding equals the given one.
-func (s *Store) Unspend(ctx context.Context, tokens []store.SpentToken) error {
-	if len(tokens) == 0 {
-		return nil
+// Replay counts one more served replay of every token, all or none (see
+// store.SpendStore), in one write transaction.
+func (s *Store) Replay(ctx context.Context, tokens []store.SpentToken, accepted [][]byte, max int) (bool, error) {
+	if len(tokens) == 0 || len(accepted) == 0 {
+		return false, nil
 	}
+	norm, dups := store.NormalizeSpends(tokens)
+	if len(dups) > 0 {
+		return false, nil
+	}
+	return s.eachOrNone(ctx, "sqlite: replay", norm, func(tx *sql.Tx, t store.SpentToken) (sql.Result, error) {
+		var binding []byte
+		err := tx.QueryRowContext(ctx, `SELECT binding FROM spent_tokens
+			WHERE key_id = ? AND nonce = ? AND binding <> x'' AND replays < ?`, t.KeyID, t.Nonce, max).Scan(&binding)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errRollback
+		}
+		if err != nil {
+			return nil, err
+		}
+		match := 0
+		for _, a := range accepted {
+			match |= subtle.ConstantTimeCompare(binding, a)
+		}
+		if match != 1 {
+			return nil, errRollback
+		}
+		return tx.ExecContext(ctx, `UPDATE spent_tokens SET replays = replays + 1
+			WHERE key_id = ? AND nonce = ?`, t.KeyID, t.Nonce)
+	})
+}
+
+// Unspend deletes the tokens of a spend, all or none: each only while it
+// keeps its binding and no replay of it was served.
+func (s *Store) Unspend(ctx context.Context, tokens []store.SpentToken) (bool, error) {
+	if len(tokens) == 0 {
+		return true, nil
+	}
+	norm, dups := store.NormalizeSpends(tokens)
+	if len(dups) > 0 {
+		return false, nil
+	}
+	return s.eachOrNone(ctx, "sqlite: unspend", norm, func(tx *sql.Tx, t store.SpentToken) (sql.Result, error) {
+		return tx.ExecContext(ctx, `DELETE FROM spent_tokens
+			WHERE key_id = ? AND nonce = ? AND binding = ? AND replays = 0`, t.KeyID, t.Nonce, t.Binding)
+	})
+}
+
+// eachOrNone runs write for every token in one transaction and commits
+// only if each write changed exactly one row (or none of them returned
+// errRollback).
+func (s *Store) eachOrNone(ctx context.Context, op string, tokens []store.SpentToken,
+	write func(*sql.Tx, store.SpentToken) (sql.Result, error)) (bool, error) {
 	err := s.transact(ctx, func(tx *sql.Tx) error {
 		for _, t := range tokens {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM spent_tokens
-				WHERE key_id = ? AND nonce = ? AND binding = ?`, t.KeyID, t.Nonce, nonNil(t.Binding)); err != nil {
+			res, err := write(tx, t)
+			if err != nil {
 				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				if err != nil {
+					return err
+				}
+				return errRollback
 			}
 		}
 		return nil
 	})
-	return wrap("sqlite: unspend", err)
+	if errors.Is(err, errRollback) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	return true, nil
+}
+
+// ForgetBindings erases the bindings of windows before before (through the
+// partial index of live bindings).
+func (s *Store) ForgetBindings(ctx context.Context, before int64) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE spent_tokens SET binding = x'', binding_window = 0
+		WHERE binding_window <> 0 AND binding_window < ?`, before)
+	if err != nil {
+		return 0, wrap("sqlite: forget bindings", err)
+	}
+	n, err := res.RowsAffected()
+	return n, wrap("sqlite: forget bindings", err)
 }
 
 // DropKey deletes every spent token of the key and forgets the key.

@@ -482,6 +482,7 @@ func testRedeemerStats(t *testing.T, s AdminBoth) {
 			{Hour: t0, KeyID: k1, Redeemed: 1, Expired: 2},
 			{Hour: t0.Add(time.Hour), KeyID: k2, Redeemed: 7},
 		},
+		{{Hour: t0, KeyID: k1, Undone: 2}}, // spends given back: counted apart
 		{},
 	}
 	for _, b := range batches {
@@ -491,6 +492,7 @@ func testRedeemerStats(t *testing.T, s AdminBoth) {
 	}
 	for _, bad := range [][]store.RedeemerStat{
 		{{Hour: t0, KeyID: k1, Redeemed: -1}},
+		{{Hour: t0, KeyID: k1, Undone: -1}},
 		{{Hour: t0, KeyID: []byte{1, 2, 3}, Redeemed: 1}},
 	} {
 		if err := s.AddRedeemerStats(ctx, bad); err == nil {
@@ -499,7 +501,7 @@ func testRedeemerStats(t *testing.T, s AdminBoth) {
 	}
 	want := []store.RedeemerStat{
 		{Hour: h, KeyID: []byte{}, Invalid: 1, UnknownKey: 4},
-		{Hour: h, KeyID: k1, Redeemed: 6, Replayed: 1, DoubleSpent: 1, Expired: 2},
+		{Hour: h, KeyID: k1, Redeemed: 6, Undone: 2, Replayed: 1, DoubleSpent: 1, Expired: 2},
 		{Hour: h.Add(time.Hour), KeyID: k2, Redeemed: 7},
 	}
 	tests := []struct {

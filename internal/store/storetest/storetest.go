@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) Both) {
 	t.Run("Spend", func(t *testing.T) { testSpend(t, open) })
 	t.Run("SpendKeys", func(t *testing.T) { testSpendKeys(t, open) })
 	t.Run("SpendConcurrent", func(t *testing.T) { testSpendConcurrent(t, open) })
+	t.Run("Replay", func(t *testing.T) { testReplay(t, open) })
 	t.Run("Payments", func(t *testing.T) { testPayments(t, open) })
 }
 
