@@ -103,14 +103,15 @@ func (s *Server) overviewData(ctx context.Context) (overviewData, error) {
 			d.StatsError = "The redeemer's statistics could not be read; redemption charts are empty. " + err.Error()
 		}
 		for _, r := range rows {
+			redeemed := r.Redeemed - r.Undone // spends given back are not redemptions
 			if e, ok := epochOf[string(r.KeyID)]; ok {
-				redeemedPerEpoch[e] += r.Redeemed
+				redeemedPerEpoch[e] += redeemed
 			}
 			i := dayIndex(r.Hour)
 			if i < 0 || i >= overviewDays {
 				continue
 			}
-			redeemedPerDay[i] += r.Redeemed
+			redeemedPerDay[i] += redeemed
 			replayed += r.Replayed
 			for j, v := range []int64{r.DoubleSpent, r.Invalid, r.Expired, r.UnknownKey} {
 				rejects[j][i] += v

@@ -75,7 +75,7 @@ func (r RemoteStats) RedeemerStats(ctx context.Context, since time.Time) ([]stor
 		if err != nil || (len(id) != 0 && len(id) != 32) {
 			return nil, errors.New("admin: redeemer stats: malformed key id")
 		}
-		out = append(out, store.RedeemerStat{Hour: s.Hour.UTC(), KeyID: id, Redeemed: s.Redeemed, Replayed: s.Replayed,
+		out = append(out, store.RedeemerStat{Hour: s.Hour.UTC(), KeyID: id, Redeemed: s.Redeemed, Undone: s.Undone, Replayed: s.Replayed,
 			DoubleSpent: s.DoubleSpent, Invalid: s.Invalid, Expired: s.Expired, UnknownKey: s.UnknownKey})
 	}
 	return out, nil

@@ -1,6 +1,9 @@
 package gateway
 
-import "github.com/blindpass/blindpass/internal/problem"
+import (
+	"github.com/blindpass/blindpass/internal/problem"
+	"github.com/blindpass/blindpass/redeemer"
+)
 
 // Problems the gateway answers with (see api/problems.md).
 var (
@@ -18,6 +21,7 @@ var (
 )
 
 // ConsumedHeader tells the client whether its tokens were spent: "true",
-// "false" (the spend was undone, the tokens are still good) or "replayed"
-// (an exact retry of a request already paid for).
-const ConsumedHeader = "Blindpass-Tokens-Consumed"
+// "false" (the spend was undone, the tokens are still good), "replayed"
+// (an exact retry of a request already paid for) or "unknown" (the store
+// failed mid-write: send them again only with the exact same request).
+const ConsumedHeader = redeemer.ConsumedHeader

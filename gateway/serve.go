@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/blindpass/blindpass/internal/problem"
+	"github.com/blindpass/blindpass/redeemer"
 	"github.com/labstack/echo/v4"
 )
 
@@ -111,10 +113,14 @@ func (g *Gateway) failed(c echo.Context, out *outcome, up upstream, p payment, c
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		err := g.sp.Undo(uctx, p.spend)
 		cancel()
-		if err != nil {
-			g.logger.LogAttrs(ctx, slog.LevelError, "undo spend failed", slog.String("error", err.Error()))
-		} else {
+		switch {
+		case err == nil:
 			consumed = "false"
+		case errors.Is(err, redeemer.ErrUndoRefused):
+			// An exact retry of this request was served meanwhile: that
+			// answer is what the tokens paid for.
+		default:
+			g.logger.LogAttrs(ctx, slog.LevelError, "undo spend failed", slog.String("error", err.Error()))
 		}
 	}
 	return consumedProblem(perr, consumed)

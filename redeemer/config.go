@@ -15,6 +15,9 @@ const (
 	DefaultReplayWindow        = 5 * time.Minute
 	DefaultMaxTokensPerRequest = 16
 	DefaultDropAfterAbsent     = 24 * time.Hour
+	DefaultMaxReplays          = 3
+	// MaxMaxReplays bounds MaxReplays: a replay is a free upstream call.
+	MaxMaxReplays = 10
 )
 
 // Config configures a Redeemer. Zero values take the defaults above.
@@ -31,6 +34,11 @@ type Config struct {
 	// ReplayWindow is how long an exact retry (same token, same non-empty
 	// binding) is answered as a replay: between one and two windows.
 	ReplayWindow time.Duration
+	// MaxReplays is how many times an exact retry of one spend is served
+	// again (0: DefaultMaxReplays; negative: never). Each replay is an
+	// upstream call nobody pays for again, so keep it small: an SDK retries
+	// twice by default.
+	MaxReplays int
 	// MaxTokensPerRequest limits the tokens in one Authorization header.
 	MaxTokensPerRequest int
 	// DropAfterAbsent is how long a key must have been missing from the
@@ -70,6 +78,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ReplayWindow <= 0 {
 		c.ReplayWindow = DefaultReplayWindow
+	}
+	switch {
+	case c.MaxReplays == 0:
+		c.MaxReplays = DefaultMaxReplays
+	case c.MaxReplays < 0:
+		c.MaxReplays = 0
+	case c.MaxReplays > MaxMaxReplays:
+		return c, fmt.Errorf("redeemer: max replays %d is more than %d", c.MaxReplays, MaxMaxReplays)
 	}
 	if c.MaxTokensPerRequest <= 0 {
 		c.MaxTokensPerRequest = DefaultMaxTokensPerRequest

@@ -55,7 +55,7 @@ func (r *Redeemer) redeem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := r.Spend(req.Context(), tokens, binding)
+	s, err := r.Spend(req.Context(), tokens, RedeemBinding(binding))
 	if err != nil {
 		return err
 	}

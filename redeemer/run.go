@@ -2,6 +2,7 @@ package redeemer
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 )
@@ -23,11 +24,22 @@ func (r *Redeemer) Run(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, r.cfg.RefreshInterval)
 	}
+	refresh := time.NewTimer(jitter(r.cfg.RefreshInterval))
+	defer refresh.Stop()
+	forget := time.NewTicker(r.cfg.ReplayWindow)
+	defer forget.Stop()
 	for {
-		if !sleep(ctx, jitter(r.cfg.RefreshInterval)) {
+		select {
+		case <-ctx.Done():
 			return nil
+		case <-refresh.C:
+			_ = r.Refresh(ctx)
+			refresh.Reset(jitter(r.cfg.RefreshInterval))
+		case <-forget.C:
+			if _, err := r.ForgetBindings(ctx); err != nil && ctx.Err() == nil {
+				r.logger.LogAttrs(ctx, slog.LevelWarn, "old replay bindings not erased; retrying", slog.String("error", err.Error()))
+			}
 		}
-		_ = r.Refresh(ctx)
 	}
 }
 

@@ -25,6 +25,19 @@ type Spend struct {
 	rows     []store.SpentToken // what was inserted; nil for a replay
 }
 
+// redeemDomain separates the bindings of POST /v1/redeem from the
+// gateway's (a SHA-256 digest of the request): no /v1/redeem spend is ever
+// a replay of a gateway request, or the other way round.
+const redeemDomain = "blindpass redeem binding\x00"
+
+// RedeemBinding is the binding a POST /v1/redeem spend is recorded under.
+func RedeemBinding(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(redeemDomain), b...)
+}
+
 // TokensFromRequest parses `Authorization: PrivateToken token="…"` (one or
 // more token parameters, at most MaxTokensPerRequest). A missing header
 // gives ErrTokenRequired, an unparseable one ErrTokenMalformed, both with
@@ -95,8 +108,9 @@ func (r *Redeemer) spend(ctx context.Context, tokens []protocol.Token, binding [
 	}
 	window := r.windowIndex(now)
 	var stored []byte
+	var storedWindow int64
 	if len(binding) > 0 {
-		stored = bindingDigest(window, binding)
+		stored, storedWindow = bindingDigest(window, binding), window
 	}
 	rows := make([]store.SpentToken, len(tokens))
 	hour := now.UTC().Truncate(time.Hour)
@@ -105,33 +119,66 @@ func (r *Redeemer) spend(ctx context.Context, tokens []protocol.Token, binding [
 			KeyID:     append([]byte(nil), t.TokenKeyID[:]...),
 			Nonce:     append([]byte(nil), t.Nonce[:]...),
 			Binding:   stored,
+			Window:    storedWindow,
 			SpentHour: hour,
 		}
 	}
-	already, err := r.st.Spend(ctx, rows)
-	if err != nil {
-		return Spend{}, storeError("spend", err)
+	accepted := [][]byte{stored, bindingDigest(window-1, binding)}
+	// Twice at most: a replay that finds its spend undone meanwhile spends
+	// afresh.
+	for attempt := 0; ; attempt++ {
+		already, err := r.st.Spend(ctx, rows)
+		if err != nil {
+			return Spend{}, storeError("spend", err)
+		}
+		if len(already) == 0 {
+			return Spend{rows: rows}, nil
+		}
+		if len(binding) == 0 || !isReplay(rows, already, accepted) {
+			return Spend{}, ErrAlreadySpent
+		}
+		ok, err := r.st.Replay(ctx, rows, accepted, r.cfg.MaxReplays)
+		if err != nil {
+			return Spend{}, storeError("replay", err)
+		}
+		if ok {
+			return Spend{Replayed: true}, nil
+		}
+		if attempt > 0 {
+			return Spend{}, ErrReplayLimit.Withf("an exact retry is answered at most %d times; the tokens are spent", r.cfg.MaxReplays).
+				WithExtension("tokens_consumed", true).WithHeader(ConsumedHeader, "true")
+		}
 	}
-	if len(already) == 0 {
-		return Spend{rows: rows}, nil
-	}
-	if len(binding) > 0 && isReplay(rows, already, [][]byte{stored, bindingDigest(window-1, binding)}) {
-		return Spend{Replayed: true}, nil
-	}
-	return Spend{}, ErrAlreadySpent
 }
 
-// Undo gives back the tokens of a fresh spend (only rows still carrying
-// this spend's binding are removed). A replay is not undone: the first
-// request owns the spend.
+// Undo gives back the tokens of a fresh spend whose request got no answer:
+// all of them, and only while they carry this spend's binding and no
+// replay of it was served; otherwise ErrUndoRefused and they stay spent.
+// A replay is not undone: the first request owns the spend.
 func (r *Redeemer) Undo(ctx context.Context, s Spend) error {
 	if s.Replayed || len(s.rows) == 0 {
 		return nil
 	}
-	if err := r.st.Unspend(ctx, s.rows); err != nil {
+	undone, err := r.st.Unspend(ctx, s.rows)
+	if err != nil {
 		return storeError("unspend", err)
 	}
+	if !undone {
+		return ErrUndoRefused
+	}
+	r.countUndone(s.rows)
 	return nil
+}
+
+// ForgetBindings erases the bindings whose window and the next have passed:
+// an exact retry of them can no longer be served, so they are kept no
+// longer. Run calls it every ReplayWindow; it returns how many it erased.
+func (r *Redeemer) ForgetBindings(ctx context.Context) (int64, error) {
+	n, err := r.st.ForgetBindings(ctx, r.windowIndex(r.now())-1)
+	if err != nil {
+		return 0, storeError("forget bindings", err)
+	}
+	return n, nil
 }
 
 // verify checks every token before anything is spent.
@@ -218,11 +265,18 @@ func isReplay(rows, already []store.SpentToken, accepted [][]byte) bool {
 }
 
 // storeError maps a store failure: unreachable database -> 503 (fail
-// closed), a cancelled request stays cancelled, anything else is internal.
+// closed) saying whether the tokens may have been spent, a cancelled
+// request stays cancelled, anything else is internal.
 func storeError(op string, err error) error {
 	switch {
+	case errors.Is(err, store.ErrOutcomeUnknown):
+		return ErrSpendUnknown.Wrapping(fmt.Errorf("%s: %w", op, err)).
+			With("the spent-token store failed while recording the tokens: they may or may not be spent; send them again only with this exact request").
+			WithExtension("tokens_consumed", "unknown").WithHeader(ConsumedHeader, "unknown")
 	case errors.Is(err, store.ErrUnavailable):
-		return ErrStoreDown.Wrapping(fmt.Errorf("%s: %w", op, err))
+		return ErrStoreDown.Wrapping(fmt.Errorf("%s: %w", op, err)).
+			With("the spent-token store is unavailable; nothing was spent, try again later").
+			WithExtension("tokens_consumed", false).WithHeader(ConsumedHeader, "false")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return problem.Wrap(problem.Unavailable, "cancelled", "request cancelled", fmt.Errorf("%s: %w", op, err))
 	default:

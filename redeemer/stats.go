@@ -178,6 +178,14 @@ func (r *Redeemer) countSpend(now time.Time, tokens []protocol.Token, s Spend, e
 	r.stats.add(now, r.currentKey(tokens[0].TokenKeyID), bump)
 }
 
+// countUndone records spends given back, under the hour they were counted in.
+func (r *Redeemer) countUndone(rows []store.SpentToken) {
+	for _, row := range rows {
+		key := r.currentKey([protocol.KeyIDSize]byte(row.KeyID))
+		r.stats.add(row.SpentHour, key, func(s *store.RedeemerStat) { s.Undone++ })
+	}
+}
+
 // countMalformed records an Authorization that could not be parsed.
 func (r *Redeemer) countMalformed(now time.Time, err error) {
 	if errors.Is(err, ErrTokenMalformed) {

@@ -37,6 +37,7 @@ type StatsRow struct {
 	Hour        time.Time `json:"hour"`
 	KeyID       string    `json:"key_id"`
 	Redeemed    int64     `json:"redeemed"`
+	Undone      int64     `json:"undone"` // of those, spends given back after an upstream failure
 	Replayed    int64     `json:"replayed"`
 	DoubleSpent int64     `json:"double_spend"`
 	Invalid     int64     `json:"invalid"`
@@ -87,7 +88,7 @@ func (r *Redeemer) statsHandler(c echo.Context) error {
 	out := StatsResponse{Since: store.HourOf(since), Stats: make([]StatsRow, len(rows))}
 	for i, s := range rows {
 		out.Stats[i] = StatsRow{Hour: s.Hour, KeyID: base64.RawURLEncoding.EncodeToString(s.KeyID),
-			Redeemed: s.Redeemed, Replayed: s.Replayed, DoubleSpent: s.DoubleSpent,
+			Redeemed: s.Redeemed, Undone: s.Undone, Replayed: s.Replayed, DoubleSpent: s.DoubleSpent,
 			Invalid: s.Invalid, Expired: s.Expired, UnknownKey: s.UnknownKey}
 	}
 	return c.JSON(http.StatusOK, out)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/blindpass/blindpass/gateway"
+	"github.com/blindpass/blindpass/redeemer"
 )
 
 // Redeemer configures `blindpassd redeemer`: token verification, the spent
@@ -27,6 +28,9 @@ type Redeemer struct {
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
 	// ReplayWindow is how long an exact retry is served again (default 5m).
 	ReplayWindow time.Duration `yaml:"replay_window"`
+	// MaxReplays is how many times an exact retry of one spend is served
+	// again inside the window (default 3, at most 10; -1: never).
+	MaxReplays int `yaml:"max_replays"`
 	// MaxTokensPerRequest limits the tokens in one Authorization header
 	// (default 16).
 	MaxTokensPerRequest int `yaml:"max_tokens_per_request"`
@@ -83,6 +87,9 @@ func (c *Redeemer) validate() error {
 	v.nonNegative("refresh_interval", c.RefreshInterval)
 	v.nonNegative("replay_window", c.ReplayWindow)
 	v.nonNegative("drop_after_absent", c.DropAfterAbsent)
+	if c.MaxReplays < -1 || c.MaxReplays > redeemer.MaxMaxReplays {
+		v.add("max_replays", fmt.Sprintf("must be -1 (never) or 0..%d", redeemer.MaxMaxReplays))
+	}
 	if c.MaxTokensPerRequest < 0 {
 		v.add("max_tokens_per_request", "negative")
 	}

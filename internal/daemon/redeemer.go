@@ -38,6 +38,7 @@ func newRedeemerRole(ctx context.Context, cfg *config.Redeemer, logger *slog.Log
 		Origins:             cfg.Origins,
 		RefreshInterval:     cfg.RefreshInterval,
 		ReplayWindow:        cfg.ReplayWindow,
+		MaxReplays:          cfg.MaxReplays,
 		MaxTokensPerRequest: cfg.MaxTokensPerRequest,
 		DropAfterAbsent:     cfg.DropAfterAbsent,
 		StatsToken:          cfg.StatsToken,
