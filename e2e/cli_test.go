@@ -126,7 +126,7 @@ func TestCLI(t *testing.T) {
 	file := filepath.Join(dir, "a.export")
 	a.must("wallet", "export", file)
 	b := newCLIUser(t, filepath.Join(dir, "b.json"))
-	if out := b.must("wallet", "import", file); !strings.Contains(out, fmt.Sprintf("Imported %d new tokens and 1 new orders", want)) {
+	if out := b.must("wallet", "import", file); !strings.Contains(out, fmt.Sprintf("Imported %d new tokens and 1 new order.", want)) {
 		t.Fatalf("import printed %q", out)
 	}
 	if got := b.balance(); got != want {

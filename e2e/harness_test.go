@@ -120,11 +120,13 @@ type devProcess struct {
 
 // startDev runs `blindpassd dev` with the given data dir and database URL
 // (empty = embedded store) and waits until the issuer answers and the
-// redeemer has loaded the directory.
+// redeemer has loaded the directory. It logs every request
+// (--log-requests): tests count the answers in the log, and the audits
+// read the logs as an operator's would be.
 func startDev(t *testing.T, dataDir, databaseURL string, extra ...string) *devProcess {
 	t.Helper()
 	issuerAddr, redeemerAddr := freeAddr(t), freeAddr(t)
-	args := []string{"dev", "--data-dir", dataDir, "--issuer-addr", issuerAddr, "--redeemer-addr", redeemerAddr}
+	args := []string{"dev", "--data-dir", dataDir, "--issuer-addr", issuerAddr, "--redeemer-addr", redeemerAddr, "--log-requests"}
 	if databaseURL != "" {
 		args = append(args, "--database-url", databaseURL)
 	}
