@@ -80,6 +80,8 @@ type Client struct {
 
 	mu         sync.Mutex
 	challenges map[string]protocol.Challenge // by redeemer origin, for Do
+
+	resv reservations // tokens kept for exact retries (reserve.go)
 }
 
 func (c *Client) http() *http.Client {

@@ -27,6 +27,14 @@ var (
 	ErrOrderClosed = errors.New("the order can no longer be paid")
 	// ErrNoTokens: the wallet holds too few usable tokens for the request.
 	ErrNoTokens = errors.New("not enough tokens in the wallet: buy some with `blindpass buy --issuer URL --plan ID`, redeem a voucher with `blindpass voucher CODE --issuer URL`, or turn remaining credit into tokens with `blindpass refill`")
+	// ErrSpentElsewhere: the redeemer refused tokens from the wallet as
+	// already spent (409 token-already-spent), twice, or once with no other
+	// tokens left: a copy of the wallet spent them. They were dropped.
+	ErrSpentElsewhere = errors.New("tokens from the wallet were already spent elsewhere")
+	// ErrReplayLimit: the redeemer already served this exact request as
+	// often as one payment allows (409 replay-limit); its tokens are spent.
+	// Sending the request again pays for a new answer.
+	ErrReplayLimit = errors.New("this exact request was already answered as often as one payment allows")
 	// ErrBadDirectory: the issuer directory is malformed, lists more than 3
 	// keys, or has no usable type 0x0002 key.
 	ErrBadDirectory = errors.New("unacceptable issuer directory")

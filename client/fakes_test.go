@@ -342,9 +342,17 @@ type fakeRedeemer struct {
 	spent     map[[protocol.NonceSize]byte]string // nonce → binding (body)
 	// mode of /v1/chat/completions: "ok", "undo" (502, tokens not
 	// consumed), "drop-first" (spend, then drop the connection the first
-	// time), "402" (refuse before spending, no header).
+	// time), "402" (refuse before spending, no header), "402-false" (the
+	// same with Blindpass-Tokens-Consumed: false), "openai-false" (402 in
+	// OpenAI's error shape with "tokens_consumed": false and no header),
+	// "unknown" (spend, then 503 with "unknown"), "replay-limit" (409
+	// replay-limit for a replay), "stream" (an event stream ending with
+	// [DONE]), "stream-cut" (one without), "409-first" (the first request is
+	// refused as already spent), "slow" (spend, then wait for
+	// release before answering).
 	mode    string
 	dropped bool
+	release chan struct{}
 }
 
 const fakeChatPath = "/v1/chat/completions"
@@ -392,8 +400,21 @@ func (f *fakeRedeemer) serveChat(w http.ResponseWriter, r *http.Request) {
 	mode := f.mode
 	digest := f.challenge.Digest()
 	f.mu.Unlock()
-	if mode == "402" || len(toks) < req.Cost {
+	switch {
+	case mode == "402" || len(toks) < req.Cost:
 		writeProblem(w, http.StatusPaymentRequired, "insufficient-tokens", "costs more")
+		return
+	case mode == "402-false":
+		w.Header().Set(ConsumedHeader, "false")
+		writeProblem(w, http.StatusPaymentRequired, "insufficient-tokens", "costs more")
+		return
+	case mode == "409-first" && f.firstTime():
+		writeProblem(w, http.StatusConflict, "token-already-spent", "spent")
+		return
+	case mode == "openai-false":
+		writeJSON(w, http.StatusPaymentRequired, map[string]any{"error": map[string]any{
+			"message": "costs more", "type": "insufficient_tokens", "code": "insufficient_tokens", "param": nil,
+			"problem_type": "https://blindpass.dev/problems/insufficient-tokens", "tokens_consumed": false}})
 		return
 	}
 	for _, tok := range toks {
@@ -413,9 +434,15 @@ func (f *fakeRedeemer) serveChat(w http.ResponseWriter, r *http.Request) {
 			replay = false
 		}
 	}
+	if replay && mode == "replay-limit" {
+		f.mu.Unlock()
+		writeProblem(w, http.StatusConflict, "replay-limit", "replayed too often")
+		return
+	}
 	for _, tok := range toks {
 		f.spent[tok.Nonce] = string(body)
 	}
+	release := f.release
 	drop := mode == "drop-first" && !f.dropped
 	f.dropped = f.dropped || drop
 	if mode == "undo" {
@@ -433,7 +460,24 @@ func (f *fakeRedeemer) serveChat(w http.ResponseWriter, r *http.Request) {
 	case mode == "undo":
 		w.Header().Set(ConsumedHeader, "false")
 		writeProblem(w, http.StatusBadGateway, "upstream-failed", "tokens not consumed")
+	case mode == "unknown":
+		w.Header().Set(ConsumedHeader, "unknown")
+		writeProblem(w, http.StatusServiceUnavailable, "store-unavailable", "outcome unknown")
+	case mode == "stream" || mode == "stream-cut":
+		w.Header().Set(ConsumedHeader, "true")
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: {\"choices\":[]}\n\n")
+		if mode == "stream" {
+			_, _ = io.WriteString(w, "data: [DONE]\n\n")
+		}
 	default:
+		if mode == "slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		consumed := "true"
 		if replay {
 			consumed = "replayed"
@@ -441,6 +485,15 @@ func (f *fakeRedeemer) serveChat(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(ConsumedHeader, consumed)
 		writeJSON(w, http.StatusOK, map[string]string{"answer": "42"})
 	}
+}
+
+// firstTime is true once (it uses the dropped flag).
+func (f *fakeRedeemer) firstTime() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	first := !f.dropped
+	f.dropped = true
+	return first
 }
 
 func (f *fakeRedeemer) valid(tok protocol.Token) bool {

@@ -50,7 +50,13 @@ func TestDo(t *testing.T) {
 		{"spent", "ok", 1, 200, 4, 1, 1},
 		{"cost 2", "ok", 2, 200, 3, 2, 1},
 		{"not consumed: tokens back", "undo", 2, 502, 5, 0, 1},
-		{"refused before spending: tokens back", "402", 1, 402, 5, 0, 1},
+		{"refused with consumed false: tokens back", "402-false", 1, 402, 5, 0, 1},
+		{"OpenAI error shape with tokens_consumed false: tokens back", "openai-false", 1, 402, 5, 0, 1},
+		// Issue 15 item 12: without an explicit "false" the tokens never go
+		// back to the wallet (on main they did, and were later sent with
+		// another request).
+		{"refused without the consumed header: kept for an exact retry only", "402", 1, 402, 4, 0, 1},
+		{"unknown outcome: kept for an exact retry only", "unknown", 1, 503, 4, 1, 1},
 		{"dropped connection: exact retry is a replay", "drop-first", 1, 200, 4, 1, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,24 +127,28 @@ func TestDoDropsRefusedTokens(t *testing.T) {
 	if _, err := c.Wallet.Put(wt); err != nil {
 		t.Fatal(err)
 	}
+	// Two tokens spent elsewhere in a row: both dropped, an error that says
+	// why (not "no tokens").
+	_, err = c.Do(context.Background(), chatRequest(t, wd.red.URL(), 1), 1)
+	if !errors.Is(err, ErrSpentElsewhere) || errors.Is(err, ErrNoTokens) || walletCount(t, c) != 1 {
+		t.Fatalf("409 twice: %v, wallet %d; want ErrSpentElsewhere and both tokens dropped (1 left)", err, walletCount(t, c))
+	}
+	if n := len(wd.red.to(fakeChatPath)); n != 2 {
+		t.Fatalf("the redeemer got %d requests, want 2 (one more try with other tokens)", n)
+	}
+	wd.red.mu.Lock()
+	clear(wd.red.spent)
+	wd.red.mu.Unlock()
+
+	// The redeemer stops accepting the key: 401 with the same challenge.
+	wd.red.set(func(f *fakeRedeemer) { f.accept = nil })
 	resp, err := c.Do(context.Background(), chatRequest(t, wd.red.URL(), 1), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusConflict || walletCount(t, c) != 2 {
-		t.Fatalf("409: status %d, wallet %d; want the token dropped (2 left)", resp.StatusCode, walletCount(t, c))
-	}
-
-	// The redeemer stops accepting the key: 401 with the same challenge.
-	wd.red.set(func(f *fakeRedeemer) { f.accept = nil })
-	resp, err = c.Do(context.Background(), chatRequest(t, wd.red.URL(), 1), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || walletCount(t, c) != 1 {
-		t.Fatalf("401: status %d, wallet %d; want the token dropped (1 left)", resp.StatusCode, walletCount(t, c))
+	if resp.StatusCode != http.StatusUnauthorized || walletCount(t, c) != 0 || c.Reserved() != 0 {
+		t.Fatalf("401: status %d, wallet %d, reserved %d; want the token dropped (0 left)", resp.StatusCode, walletCount(t, c), c.Reserved())
 	}
 }
 
