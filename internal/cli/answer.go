@@ -36,8 +36,12 @@ func answerError(resp *http.Response) error {
 	switch resp.Header.Get("Blindpass-Tokens-Consumed") {
 	case "false":
 		spent = " (no token was spent)"
-	case "true":
+	case "true", "replayed":
 		spent = " (its tokens were spent)"
+	default:
+		// Issue 15 items 12-13: without an explicit "false" the tokens may
+		// be spent; they are never used for another request.
+		spent = " (its tokens may have been spent: they are not used for any other request)"
 	}
 	return fmt.Errorf("%s answered HTTP %d: %s%s", resp.Request.URL.Redacted(), resp.StatusCode, msg, spent)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +101,7 @@ func (p *proxy) forwardPaid(w http.ResponseWriter, r *http.Request, path string)
 		openAIError(w, http.StatusBadRequest, "invalid_json", "the body is not a JSON object with a model")
 		return
 	}
-	if body, err = dropUser(body); err != nil {
+	if body, err = dropIdentifiers(body); err != nil {
 		openAIError(w, http.StatusBadRequest, "invalid_json", "the body is not a JSON object with a model")
 		return
 	}
@@ -119,19 +120,18 @@ func (p *proxy) forwardPaid(w http.ResponseWriter, r *http.Request, path string)
 	out.Header.Set("Content-Type", "application/json")
 	out.Header.Set("User-Agent", "blindpass")
 	out.Header.Set("Accept", "application/json")
-	if head.Stream || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	stream := head.Stream || strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	if stream {
 		out.Header.Set("Accept", "text/event-stream")
 	}
+	// Do pays once per request: a retry of this exact body after an answer
+	// that did not reach the app carries the same tokens (client.Do).
 	resp, err := p.c.Do(r.Context(), out, cost)
 	if p.refill != nil && cost > 0 {
 		defer p.refill.Nudge()
 	}
-	if errors.Is(err, client.ErrNoTokens) {
-		openAIError(w, http.StatusPaymentRequired, "insufficient_quota", p.noTokens(err).Error())
-		return
-	}
 	if err != nil {
-		p.upstreamError(w, err)
+		p.payError(w, err)
 		return
 	}
 	defer resp.Body.Close()
@@ -139,60 +139,263 @@ func (p *proxy) forwardPaid(w http.ResponseWriter, r *http.Request, path string)
 	p.logger.Info("request", "model", head.Model, "cost", cost, "status", resp.StatusCode, "duration", time.Since(start).Round(time.Millisecond))
 }
 
+// payError answers an app whose request got no answer from the gateway.
+func (p *proxy) payError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, client.ErrNoTokens):
+		// Retrying will not help: tell the SDK so (x-should-retry).
+		w.Header().Set("X-Should-Retry", "false")
+		openAIError(w, http.StatusPaymentRequired, "insufficient_quota", p.noTokens(err).Error())
+	case errors.Is(err, client.ErrSpentElsewhere):
+		w.Header().Set("X-Should-Retry", "false")
+		w.Header().Set(client.ConsumedHeader, "true")
+		writeOpenAIError(w, http.StatusConflict, openAIErrorBody{Code: "token_already_spent", Message: err.Error() +
+			". The proxy already tried other tokens; check where else this wallet is used.",
+			ProblemType: problemBase + "token-already-spent", TokensConsumed: true})
+	case errors.Is(err, client.ErrReplayLimit):
+		// The tokens are spent; an SDK retry would buy a new answer.
+		w.Header().Set("X-Should-Retry", "false")
+		w.Header().Set(client.ConsumedHeader, "true")
+		writeOpenAIError(w, http.StatusConflict, openAIErrorBody{Code: "replay_limit", Message: "this exact request was " +
+			"already answered as often as one payment allows (its earlier answers did not reach the app); its tokens " +
+			"are spent. Send it again to pay for a new answer.", ProblemType: problemBase + "replay-limit", TokensConsumed: true})
+	case errors.Is(err, context.Canceled):
+		// The app hung up; nobody reads this answer.
+		openAIError(w, statusClientClosed, "client_closed", "the request was cancelled")
+	default:
+		p.logger.Warn("request failed", "error", err)
+		// The tokens (if any left this machine) are kept for an exact
+		// retry of this request: the SDK's retry costs nothing more.
+		w.Header().Set(client.ConsumedHeader, "unknown")
+		writeOpenAIError(w, http.StatusBadGateway, openAIErrorBody{Code: "redeemer_unreachable", Message: err.Error() +
+			" (the tokens are kept for a retry of this exact request)", TokensConsumed: "unknown"})
+	}
+}
+
+// statusClientClosed is nginx's "client closed request".
+const statusClientClosed = 499
+
 func (p *proxy) upstreamError(w http.ResponseWriter, err error) {
 	p.logger.Warn("request failed", "error", err)
 	openAIError(w, http.StatusBadGateway, "redeemer_unreachable", err.Error())
 }
 
-// relay copies the gateway's answer: status, the few headers that matter,
-// and the body, flushed as it arrives so streams pass through.
+// problemBase is the base of Blindpass problem type URIs.
+const problemBase = "https://blindpass.dev/problems/"
+
+// relayHeaders are the gateway answer headers passed to the app.
+var relayHeaders = []string{"Cache-Control", "Retry-After", client.ConsumedHeader}
+
+// relay copies the gateway's answer to the app: status, the few headers
+// that matter, and the body, flushed as it arrives so streams pass
+// through. Error answers are given to the app in OpenAI's error shape
+// (problem+json from an older gateway is converted). A stream that ends
+// without "data: [DONE]" and without an error event, or whose connection
+// to the gateway breaks, gets the stream_cut error event, so the app's SDK
+// raises an error instead of taking the partial text as the answer. When
+// the app cannot be written to, the answer is marked undelivered: its
+// tokens stay reserved for the app's retry.
 func relay(w http.ResponseWriter, resp *http.Response, logger *slog.Logger) {
-	for _, h := range []string{"Content-Type", "Cache-Control", "Retry-After", client.ConsumedHeader} {
+	for _, h := range relayHeaders {
 		if v := resp.Header.Get(h); v != "" {
 			w.Header().Set(h, v)
 		}
 	}
+	if resp.StatusCode >= 400 {
+		relayError(w, resp)
+		return
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	stream := mt == "text/event-stream"
+	if !stream && resp.ContentLength >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
+	var sse sseState
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return // the app hung up
+			if stream {
+				sse.scan(buf[:n])
 			}
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				client.MarkUndelivered(resp) // the app hung up
+				return
+			}
+			if rc.Flush() != nil {
+				client.MarkUndelivered(resp)
+				return
+			}
+		}
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, io.EOF) {
+			logger.Warn("answer cut off", "error", err)
+		}
+		if stream && !sse.done && !sse.errored {
+			// Ended without [DONE] or an error event: say so in the form the
+			// OpenAI SDKs raise.
+			_, _ = w.Write(streamCutEvent(sse.last, resp.Header.Get(client.ConsumedHeader)))
 			_ = rc.Flush()
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				logger.Warn("answer cut off", "error", err)
+		return
+	}
+}
+
+// relayError passes a gateway error answer on in OpenAI's shape.
+func relayError(w http.ResponseWriter, resp *http.Response) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	var probe struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if err == nil && mt == "application/json" && json.Unmarshal(b, &probe) == nil && len(probe.Error) > 0 && probe.Error[0] == '{' {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(b)
+		return
+	}
+	f := client.ParseErrorBody(b)
+	e := openAIErrorBody{Code: strings.ReplaceAll(f.Code, "-", "_"), Message: f.Message, ProblemType: f.ProblemType}
+	if e.Code == "" {
+		e.Code = "http_" + strconv.Itoa(resp.StatusCode)
+	}
+	if e.Message == "" {
+		e.Message = "the gateway answered HTTP " + strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
+	}
+	switch f.TokensConsumed {
+	case "true":
+		e.TokensConsumed = true
+	case "false":
+		e.TokensConsumed = false
+	case "":
+	default:
+		e.TokensConsumed = f.TokensConsumed
+	}
+	writeOpenAIError(w, resp.StatusCode, e)
+}
+
+// sseState follows a server-sent event stream for "data: [DONE]" and error
+// events ("data: {"error":…}").
+type sseState struct {
+	line          []byte
+	done, errored bool
+	last          byte // the last byte seen (0: none)
+}
+
+func (s *sseState) scan(p []byte) {
+	const keep = 32
+	if len(p) > 0 {
+		s.last = p[len(p)-1]
+	}
+	for _, ch := range p {
+		if ch != '\n' {
+			if len(s.line) < keep {
+				s.line = append(s.line, ch)
 			}
-			return
+			continue
+		}
+		l := strings.TrimSuffix(string(s.line), "\r")
+		s.line = s.line[:0]
+		data, ok := strings.CutPrefix(l, "data:")
+		if !ok {
+			continue
+		}
+		data = strings.TrimLeft(data, " ")
+		switch {
+		case data == "[DONE]":
+			s.done = true
+		case strings.HasPrefix(strings.ReplaceAll(data, " ", ""), `{"error"`):
+			s.errored = true
 		}
 	}
 }
 
-// dropUser removes OpenAI's "user" member (an end-user identifier some
-// apps send) from a request body; a body without it is kept byte for byte.
-func dropUser(body []byte) ([]byte, error) {
+// streamCutEvent is the SSE error event for a stream that ended early,
+// after last, the stream's last byte: it starts by ending a pending event
+// (or a line cut in the middle) so the error is an event of its own.
+func streamCutEvent(last byte, consumed string) []byte {
+	e := openAIErrorBody{Code: "stream_cut", Message: "the answer was cut off before its end (no data: [DONE]); " +
+		"retry the same request: it carries the same tokens and costs nothing more"}
+	switch consumed {
+	case "true", "replayed":
+		e.TokensConsumed = true
+	case "unknown":
+		e.TokensConsumed = "unknown"
+	}
+	b, _ := json.Marshal(map[string]any{"error": e.fields()})
+	prefix := ""
+	switch last {
+	case 0:
+	case '\n':
+		prefix = "\n"
+	default:
+		prefix = "\n\n"
+	}
+	return append(append([]byte(prefix+"data: "), b...), "\n\n"...)
+}
+
+// identifierFields are OpenAI request members that identify an end user or
+// link one user's requests; the proxy removes them before anything leaves
+// this machine (the redeemer sees the body too).
+var identifierFields = []string{"user", "safety_identifier", "prompt_cache_key", "metadata"}
+
+// dropIdentifiers removes identifierFields from a request body; a body
+// without them is kept byte for byte.
+func dropIdentifiers(body []byte) ([]byte, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
 		return nil, err
 	}
-	if _, ok := obj["user"]; !ok {
+	found := false
+	for _, k := range identifierFields {
+		if _, ok := obj[k]; ok {
+			delete(obj, k)
+			found = true
+		}
+	}
+	if !found {
 		return body, nil
 	}
-	delete(obj, "user")
 	return json.Marshal(obj)
+}
+
+// openAIErrorBody is OpenAI's error object with the Blindpass members of
+// TEAM/DESIGN's contract: type and code are the problem code in snake case.
+type openAIErrorBody struct {
+	Code, Message, ProblemType string
+	TokensConsumed             any // nil: not said; true, false or "unknown"
+}
+
+func (e openAIErrorBody) fields() map[string]any {
+	m := map[string]any{"message": e.Message, "type": e.Code, "code": e.Code, "param": nil}
+	if e.ProblemType != "" {
+		m["problem_type"] = e.ProblemType
+	}
+	if e.TokensConsumed != nil {
+		m["tokens_consumed"] = e.TokensConsumed
+	}
+	return m
+}
+
+func writeOpenAIError(w http.ResponseWriter, status int, e openAIErrorBody) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Del("Content-Length")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e.fields()})
 }
 
 // openAIError answers in OpenAI's error shape, which OpenAI clients show.
 func openAIError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-		"message": msg, "type": "blindpass_proxy_error", "code": code,
-	}})
+	writeOpenAIError(w, status, openAIErrorBody{Code: code, Message: msg})
 }
 
 // modelCache is the gateway's model list with each model's cost.

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/blindpass/blindpass/client"
+)
+
+// gatewayAnswer is a gateway response with body (and, when err is set, a
+// connection that breaks after body).
+func gatewayAnswer(status int, ct, consumed, body string, err error) *http.Response {
+	h := http.Header{"Content-Type": {ct}}
+	if consumed != "" {
+		h.Set(client.ConsumedHeader, consumed)
+	}
+	var r io.Reader = strings.NewReader(body)
+	if err != nil {
+		r = io.MultiReader(r, errReader{err})
+	}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(r), ContentLength: -1}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Issue 12 item 2: gateway problems reach the app in OpenAI's error shape
+// (on main a problem+json body went through unchanged, which openai-node
+// shows as "(no body)").
+func TestRelayErrorShape(t *testing.T) {
+	for _, tc := range []struct {
+		name, ct, body string
+		wantCode       string
+		wantConsumed   any
+	}{
+		{"problem+json", "application/problem+json",
+			`{"type":"https://blindpass.dev/problems/token-already-spent","title":"Conflict","status":409,"detail":"spent","tokens_consumed":true}`,
+			"token_already_spent", true},
+		{"OpenAI shape passes unchanged", "application/json",
+			`{"error":{"message":"spent","type":"token_already_spent","code":"token_already_spent","param":null,"problem_type":"https://blindpass.dev/problems/token-already-spent","tokens_consumed":"unknown"}}`,
+			"token_already_spent", "unknown"},
+		{"not JSON", "text/plain", "oops", "http_409", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			relay(rec, gatewayAnswer(409, tc.ct, "true", tc.body, nil), slog.New(slog.DiscardHandler))
+			var got struct {
+				Error map[string]any `json:"error"`
+			}
+			if rec.Code != 409 || rec.Header().Get("Content-Type") != "application/json" || json.Unmarshal(rec.Body.Bytes(), &got) != nil {
+				t.Fatalf("HTTP %d %s: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+			}
+			if got.Error["code"] != tc.wantCode || got.Error["type"] != tc.wantCode || got.Error["message"] == "" || got.Error["tokens_consumed"] != tc.wantConsumed {
+				t.Fatalf("error %v, want code %s, tokens_consumed %v", got.Error, tc.wantCode, tc.wantConsumed)
+			}
+			if _, ok := got.Error["param"]; !ok {
+				t.Fatal("no param member")
+			}
+			if rec.Header().Get(client.ConsumedHeader) != "true" {
+				t.Fatal("the consumed header was not relayed")
+			}
+		})
+	}
+}
+
+// Issue 12 item 3: a stream that ends early (cleanly without [DONE], or with
+// a broken connection to the gateway) ends with the stream_cut error event;
+// one that carries the gateway's own error event is passed through as is.
+func TestRelayStreamCut(t *testing.T) {
+	const chunk = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n"
+	gwErr := `data: {"error":{"message":"cut","type":"stream_cut","code":"stream_cut"}}` + "\n\n"
+	for _, tc := range []struct {
+		name, body string
+		err        error
+		wantCut    bool
+	}{
+		{"complete", chunk + "data: [DONE]\n\n", nil, false},
+		{"ends without [DONE]", chunk, nil, true},
+		{"connection breaks", chunk, errors.New("connection reset"), true},
+		{"broken mid-line", chunk + "data: {\"choi", errors.New("connection reset"), true},
+		{"gateway's error event", chunk + gwErr, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			relay(rec, gatewayAnswer(200, "text/event-stream", "true", tc.body, tc.err), slog.New(slog.DiscardHandler))
+			out := rec.Body.String()
+			if !strings.HasPrefix(out, tc.body) {
+				t.Fatalf("the stream was not relayed as sent: %q", out)
+			}
+			extra := strings.TrimPrefix(out, tc.body)
+			if !tc.wantCut {
+				if extra != "" {
+					t.Fatalf("added %q to a stream that needs nothing", extra)
+				}
+				return
+			}
+			if !strings.HasSuffix(extra, "\n\n") {
+				t.Fatalf("the cut event does not end the stream: %q", extra)
+			}
+			events := strings.Split(strings.TrimSpace(extra), "\n\n")
+			last := strings.TrimPrefix(events[len(events)-1], "data: ")
+			var ev struct {
+				Error map[string]any `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(last), &ev); err != nil || ev.Error["code"] != "stream_cut" || ev.Error["tokens_consumed"] != true {
+				t.Fatalf("cut event %q: %v", extra, err)
+			}
+		})
+	}
+}
+
+// Issue 12 item 4 (proxy side): identifier fields never leave the machine.
+func TestDropIdentifiers(t *testing.T) {
+	in := `{"model":"m","user":"u","safety_identifier":"s","prompt_cache_key":"k","metadata":{"user_id":"x"},"messages":[]}`
+	out, err := dropIdentifiers([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"user", "safety_identifier", "prompt_cache_key", "metadata", "user_id"} {
+		if strings.Contains(string(out), `"`+f+`"`) {
+			t.Fatalf("%s left in %s", f, out)
+		}
+	}
+	plain := `{"model": "m", "messages": []}`
+	if out, _ := dropIdentifiers([]byte(plain)); string(out) != plain {
+		t.Fatalf("a body without identifiers changed: %s", out)
+	}
+}
