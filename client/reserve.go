@@ -110,16 +110,17 @@ func (c *Client) acquire(ctx context.Context, key [32]byte, cost int, take func(
 			rs.mu.Unlock()
 			return r, nil
 		}
-		idle, callerGone := busy.idle, busy.busyCtx.Err() != nil
+		idle, gone, callerGone := busy.idle, busy.busyCtx.Done(), busy.busyCtx.Err() != nil
 		rs.mu.Unlock()
 		limit := inflightGrace - waited
 		if callerGone {
 			limit = inflightGrace + orphanWait - waited
+			gone = nil // already closed: wait for the attempt to end
 		}
 		t := time.NewTimer(limit)
 		select {
 		case <-idle:
-		case <-busy.busyCtx.Done():
+		case <-gone:
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
