@@ -1,6 +1,9 @@
 package protocol
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Every error this package returns wraps one of them (compare
 // with errors.Is); the message after the sentinel says what was wrong.
@@ -19,6 +22,10 @@ var (
 	// ErrInvalidKey: a public or private key that is not RSA-2048 in the
 	// expected encoding.
 	ErrInvalidKey = errors.New("protocol: invalid key")
+	// ErrRSAEncryptionKey: an SPKI with the rsaEncryption OID where RFC 9578
+	// §6.5 requires id-RSASSA-PSS; it wraps ErrInvalidKey.
+	ErrRSAEncryptionKey = fmt.Errorf("%w: spki: rsaEncryption OID; RFC 9578 (token type 0x0002) requires the key "+
+		"encoded with the id-RSASSA-PSS OID and SHA-384/MGF1-SHA-384/salt 48 parameters, whose SHA-256 is the key id", ErrInvalidKey)
 	// ErrKeyIDMismatch: a token or request whose (truncated) key id is not the
 	// one of the key it is used with.
 	ErrKeyIDMismatch = errors.New("protocol: key id mismatch")

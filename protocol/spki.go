@@ -70,9 +70,18 @@ func MarshalPublicKey(pub *rsa.PublicKey) []byte {
 	return out
 }
 
-// ParsePublicKey decodes such an SPKI (and, leniently, rsaEncryption), for
-// 2048-bit keys only. In the PSS form the parameters must be exactly
-// SHA-384 / MGF1-SHA-384 / salt 48.
+// ParsePublicKey decodes such an SPKI, for 2048-bit keys only: the
+// AlgorithmIdentifier must be exactly id-RSASSA-PSS with SHA-384 /
+// MGF1-SHA-384 / salt 48, and the bytes must be the one DER encoding
+// MarshalPublicKey makes of the key, so that KeyID of the bytes a directory
+// publishes is the key id tokens under it carry.
+//
+// rsaEncryption SPKIs are refused with ErrRSAEncryptionKey: RFC 9578 §6.5
+// requires the PSS form and defines token_key_id as the SHA-256 of it, and
+// implementations disagree on the id such a key would have (Cloudflare's
+// pat-go re-encodes the key in the PSS form before hashing, privacypass-ts
+// hashes the bytes it was given), so accepting it only makes tokens that
+// some party refuses.
 func ParsePublicKey(spki []byte) (*rsa.PublicKey, error) {
 	s := cryptobyte.String(spki)
 	var body, alg cryptobyte.String
@@ -96,11 +105,13 @@ func ParsePublicKey(spki []byte) (*rsa.PublicKey, error) {
 	if err := checkPublicKey(pub); err != nil {
 		return nil, err
 	}
+	if !bytes.Equal(MarshalPublicKey(pub), spki) {
+		return nil, fmt.Errorf("%w: spki: not the canonical DER encoding of the key (its SHA-256 would not be the key id)", ErrInvalidKey)
+	}
 	return pub, nil
 }
 
-// checkAlgorithm accepts the exact RFC 9578 PSS AlgorithmIdentifier, or
-// rsaEncryption with NULL or absent parameters.
+// checkAlgorithm accepts the exact RFC 9578 PSS AlgorithmIdentifier.
 func checkAlgorithm(alg cryptobyte.String) error {
 	if bytes.Equal(alg, pssAlgorithm) {
 		return nil
@@ -112,11 +123,7 @@ func checkAlgorithm(alg cryptobyte.String) error {
 	}
 	switch {
 	case oid.Equal(oidRSAEncryption):
-		var null cryptobyte.String
-		if inner.Empty() || (inner.ReadASN1(&null, cbasn1.NULL) && len(null) == 0 && inner.Empty()) {
-			return nil
-		}
-		return fmt.Errorf("%w: spki: rsaEncryption parameters must be NULL", ErrInvalidKey)
+		return ErrRSAEncryptionKey
 	case oid.Equal(oidRSASSAPSS):
 		return fmt.Errorf("%w: spki: RSASSA-PSS parameters are not SHA-384/MGF1-SHA-384/salt 48", ErrInvalidKey)
 	default:

@@ -3,6 +3,7 @@ package redeemer
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -157,11 +158,20 @@ func TestDirectoryRefused(t *testing.T) {
 	four := []published{{key: keys[1]}, {key: keys[2]}, {key: keys[3]}, {key: keys[4]}}
 	badKey := fmt.Sprintf(`{"issuer-request-uri":"/t","token-keys":[{"token-type":2,"token-key":"%s"}]}`,
 		base64.RawURLEncoding.EncodeToString([]byte("not an SPKI")))
+	// Issue 15 item 10: a key published as plain rsaEncryption was taken,
+	// under the id of the published bytes, which no token carries.
+	pkix, err := x509.MarshalPKIXPublicKey(&keys[1].sk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaEnc := fmt.Sprintf(`{"issuer-request-uri":"/t","token-keys":[{"token-type":2,"token-key":"%s"}]}`,
+		base64.RawURLEncoding.EncodeToString(pkix))
 	tests := []struct {
 		name  string
 		serve func(*testIssuer)
 	}{
 		{"four keys", func(iss *testIssuer) { iss.set(four...) }},
+		{"rsaEncryption key", func(iss *testIssuer) { iss.setRaw([]byte(rsaEnc)) }},
 		{"not JSON", func(iss *testIssuer) { iss.setRaw([]byte("<html>maintenance</html>")) }},
 		{"bad key", func(iss *testIssuer) { iss.setRaw([]byte(badKey)) }},
 		{"too large", func(iss *testIssuer) { iss.setRaw(bytes.Repeat([]byte(" "), maxDirectoryBytes+1)) }},
@@ -176,8 +186,12 @@ func TestDirectoryRefused(t *testing.T) {
 					e := newEnv(t, st, nil, published{key: keys[0]})
 					before := e.r.Challenge()
 					tc.serve(e.iss)
-					if err := e.r.Refresh(context.Background()); err == nil {
+					err := e.r.Refresh(context.Background())
+					if err == nil {
 						t.Fatal("Refresh accepted the directory")
+					}
+					if tc.name == "rsaEncryption key" && !errors.Is(err, protocol.ErrRSAEncryptionKey) {
+						t.Errorf("refused, but not saying why: %v", err)
 					}
 					if e.r.Challenge() != before {
 						t.Error("challenge changed after a refused directory")
@@ -192,7 +206,7 @@ func TestDirectoryRefused(t *testing.T) {
 					if err := fresh.Refresh(context.Background()); err == nil || fresh.Loaded() {
 						t.Fatalf("fresh replica: Refresh = %v, Loaded = %v", err, fresh.Loaded())
 					}
-					_, err := fresh.Spend(context.Background(), []protocol.Token{e.mint(t, keys[0])}, nil)
+					_, err = fresh.Spend(context.Background(), []protocol.Token{e.mint(t, keys[0])}, nil)
 					wantSpend(t, "never loaded", err, ErrNoDirectory)
 				})
 			}
