@@ -1,11 +1,13 @@
 package issuer
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -40,8 +42,31 @@ func (s *Server) directoryBody(t time.Time) ([]byte, error) {
 	return b, nil
 }
 
+// directorySyncEvery bounds how often serving the directory checks the
+// database for new keys (keys.Manager.Sync).
+const directorySyncEvery = time.Second
+
+// syncForDirectory picks up keys made by another process (a forced
+// rotation), at most every directorySyncEvery: a client told to fetch the
+// directory again after a rotation gets the new key at once. A failure is
+// logged; the directory in memory is still served.
+func (s *Server) syncForDirectory(ctx context.Context) {
+	s.reloadMu.Lock()
+	t := time.Now()
+	if t.Sub(s.lastSync) < directorySyncEvery {
+		s.reloadMu.Unlock()
+		return
+	}
+	s.lastSync = t
+	s.reloadMu.Unlock()
+	if err := s.km.Sync(ctx); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "directory: cannot check for new keys", slog.String("error", err.Error()))
+	}
+}
+
 // directory serves GET/HEAD /.well-known/private-token-issuer-directory.
 func (s *Server) directory(c echo.Context) error {
+	s.syncForDirectory(c.Request().Context())
 	body, err := s.directoryBody(s.now())
 	if err != nil {
 		return err

@@ -72,6 +72,7 @@ type env struct {
 	ts    *httptest.Server
 	clock *testkit.Clock
 	logs  *testkit.SyncBuffer
+	kek   []byte
 }
 
 func newEnv(t testing.TB, open func(testing.TB) store.IssuerStore, cfg issuer.Config) *env {
@@ -80,6 +81,7 @@ func newEnv(t testing.TB, open func(testing.TB) store.IssuerStore, cfg issuer.Co
 	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
 	kek := make([]byte, keys.KEKSize)
 	_, _ = rand.Read(kek)
+	e.kek = kek
 	km, err := keys.NewManager(e.st, kek, keys.Policy{}, logger, e.clock.Now)
 	if err != nil {
 		t.Fatal(err)

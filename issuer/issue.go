@@ -193,9 +193,15 @@ type signer struct {
 	id [protocol.KeyIDSize]byte
 }
 
-// signers resolves the key of every request's truncated key id, re-reading
-// the keys (at most every reloadEvery) when one is unknown.
+// signers resolves the key of every request's truncated key id. It first
+// picks up any key made since the keys were last read (keys.Manager.Sync:
+// one small query), so a forced rotation from another process takes effect
+// for the next batch, not a minute later; it re-reads the keys (at most
+// every reloadEvery) when an id is still unknown.
 func (s *Server) signers(ctx context.Context, reqs []protocol.TokenRequest) (map[uint8]signer, error) {
+	if err := s.km.Sync(ctx); err != nil {
+		return nil, storeError(err)
+	}
 	out := make(map[uint8]signer, 1)
 	for _, r := range reqs {
 		tid := r.TruncatedTokenKeyID

@@ -28,6 +28,7 @@ type Server struct {
 
 	reloadMu   sync.Mutex
 	lastReload time.Time
+	lastSync   time.Time // the directory's last keys.Manager.Sync, under reloadMu
 }
 
 // New makes the issuer server. now is the clock (time.Now when nil).

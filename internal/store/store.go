@@ -60,6 +60,10 @@ type KeyStore interface {
 	// DeleteKeysRedeemedBefore removes keys whose RedeemUntil <= t and
 	// returns how many it removed.
 	DeleteKeysRedeemedBefore(ctx context.Context, t time.Time) (int64, error)
+	// NewestKeyEpoch is the highest stored epoch (0 when there is no key):
+	// a cheap check of whether the keys changed, since every InsertKey and
+	// RotateKey adds a newer epoch.
+	NewestKeyEpoch(ctx context.Context) (int64, error)
 }
 
 // Plan kinds.

@@ -155,6 +155,24 @@ func (m *Manager) Reload(ctx context.Context) error {
 	return nil
 }
 
+// Sync reloads the keys when the store holds a newer epoch than the
+// in-memory view, at the cost of one small query otherwise. Every new key
+// (a scheduled one, a forced rotation from `blindpassd keys rotate`, the
+// console or another replica) is a newer epoch, so a process that calls Sync
+// before it signs signs with the key the database says is current.
+func (m *Manager) Sync(ctx context.Context) error {
+	e, err := m.st.NewestKeyEpoch(ctx)
+	if err != nil {
+		return fmt.Errorf("keys: newest epoch: %w", err)
+	}
+	ks, _ := m.snapshot()
+	newest, ok := newestKey(ks)
+	if (ok && newest.Epoch == e) || (!ok && e == 0) {
+		return nil
+	}
+	return m.Reload(ctx)
+}
+
 // open decrypts and checks a stored private key and prepares its signer
 // (which derives the key's CRT values once, for as long as it is cached).
 func (m *Manager) open(k store.Key) (*protocol.Signer, error) {

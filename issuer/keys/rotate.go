@@ -90,6 +90,13 @@ func (m *Manager) create(ctx context.Context, notBefore, now time.Time, action, 
 	if err != nil {
 		return KeyInfo{}, err
 	}
+	if rotate {
+		// Generating the key takes a moment; the old keys stop signing when
+		// the new one is stored, not when the rotation began, so that
+		// issuers signing meanwhile (Sync) stay inside the old key's window.
+		now = m.clock()
+		notBefore = now
+	}
 	m.schedule(&k, notBefore, now)
 	if rotate {
 		err = m.st.RotateKey(ctx, k, now)

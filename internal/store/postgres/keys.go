@@ -74,3 +74,11 @@ func (s *Store) DeleteKeysRedeemedBefore(ctx context.Context, t time.Time) (int6
 	}
 	return tag.RowsAffected(), nil
 }
+
+// NewestKeyEpoch is the highest epoch, 0 when there is none (an index-only
+// read of the primary key).
+func (s *Store) NewestKeyEpoch(ctx context.Context) (int64, error) {
+	var e int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(epoch), 0) FROM keys`).Scan(&e)
+	return e, wrap("postgres: newest key epoch", err)
+}

@@ -78,3 +78,10 @@ func (s *Store) DeleteKeysRedeemedBefore(ctx context.Context, t time.Time) (int6
 	n, err := res.RowsAffected()
 	return n, wrap("sqlite: delete keys", err)
 }
+
+// NewestKeyEpoch is the highest epoch, 0 when there is none.
+func (s *Store) NewestKeyEpoch(ctx context.Context) (int64, error) {
+	var e int64
+	err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(epoch), 0) FROM keys`).Scan(&e)
+	return e, wrap("sqlite: newest key epoch", err)
+}

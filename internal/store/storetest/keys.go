@@ -77,6 +77,30 @@ func testKeys(t *testing.T, open func(t *testing.T) Both) {
 		}
 	})
 
+	t.Run("newest epoch", func(t *testing.T) {
+		s := open(t)
+		newest := func() int64 {
+			t.Helper()
+			e, err := s.NewestKeyEpoch(t.Context())
+			if err != nil {
+				t.Fatalf("NewestKeyEpoch: %v", err)
+			}
+			return e
+		}
+		if e := newest(); e != 0 {
+			t.Fatalf("no keys: newest epoch %d, want 0", e)
+		}
+		if err := s.InsertKey(t.Context(), newKey(t, 1, t0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RotateKey(t.Context(), newKey(t, 2, t0.Add(time.Hour)), t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if e := newest(); e != 2 {
+			t.Fatalf("after a rotation: newest epoch %d, want 2", e)
+		}
+	})
+
 	t.Run("conflict", func(t *testing.T) {
 		s := open(t)
 		k1 := newKey(t, 1, t0)
