@@ -63,7 +63,7 @@ func (a *App) urlHint(s service, base string) string {
 	case "wallet":
 		return fmt.Sprintf("that URL is the %s remembered in the wallet: check your connection, or pass %s URL (or set %s) to use another", s.name, s.flag, s.env)
 	case "order":
-		return fmt.Sprintf("that URL is the issuer an order in the wallet was made at: check your connection, then try again")
+		return "that URL is the issuer an order in the wallet was made at: check your connection, then try again"
 	}
 	return "check the URL and your connection, then try again"
 }
