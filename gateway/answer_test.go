@@ -43,4 +43,3 @@ func TestAnswerNamesPublicModel(t *testing.T) {
 		})
 	}
 }
-

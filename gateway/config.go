@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,6 +35,91 @@ type Config struct {
 	// FirstByteTimeout bounds the wait for the upstream's response headers;
 	// it defaults to min(DefaultFirstByteTimeout, UpstreamTimeout).
 	FirstByteTimeout time.Duration `json:"first_byte_timeout,omitempty" yaml:"first_byte_timeout,omitempty"`
+	// PassFields names request fields of StrippedFields that are passed to
+	// the upstream anyway (for example [metadata]); by default every one of
+	// them is removed.
+	PassFields []string `json:"pass_fields,omitempty" yaml:"pass_fields,omitempty"`
+}
+
+// StrippedFields are the request body members that identify or tag an end
+// user at the model provider (OpenAI's "user", "safety_identifier",
+// "prompt_cache_key" and "metadata"); the gateway removes them from every
+// request unless Config.PassFields names them.
+var StrippedFields = []string{"user", "safety_identifier", "prompt_cache_key", "metadata"}
+
+// Default per-model limits (see Limits).
+const (
+	DefaultMaxOutputTokens = 4096
+	DefaultMaxN            = 1
+	DefaultMaxBestOf       = 1
+	DefaultMaxPrompts      = 1
+	DefaultMaxInputs       = 16
+)
+
+// Limits bound, per model, the request parameters that drive the upstream's
+// cost, since every request of a model costs the same number of tokens. A
+// request over a limit is refused (400 "parameter-limit", param names the
+// field) before any token is looked at. Zero takes the default; -1 lifts
+// the limit.
+type Limits struct {
+	// MaxOutputTokens caps "max_tokens" and "max_completion_tokens" on
+	// /v1/chat/completions and "max_tokens" on /v1/completions (default
+	// 4096). A request that sets neither gets the cap added in
+	// CapField, so the answer's length is bounded too.
+	MaxOutputTokens int `json:"max_output_tokens,omitempty" yaml:"max_output_tokens,omitempty"`
+	// CapField is the field added on /v1/chat/completions when a request
+	// names no cap: "max_tokens" (default; OpenAI, Ollama, vLLM, llama.cpp)
+	// or "max_completion_tokens" (OpenAI's reasoning models refuse
+	// max_tokens). /v1/completions always gets "max_tokens".
+	CapField string `json:"cap_field,omitempty" yaml:"cap_field,omitempty"`
+	// MaxN caps "n", the number of choices (default 1).
+	MaxN int `json:"max_n,omitempty" yaml:"max_n,omitempty"`
+	// MaxBestOf caps "best_of" of /v1/completions (default 1).
+	MaxBestOf int `json:"max_best_of,omitempty" yaml:"max_best_of,omitempty"`
+	// MaxPrompts caps the prompts of one /v1/completions request (a list
+	// of prompts is answered once each; default 1).
+	MaxPrompts int `json:"max_prompts,omitempty" yaml:"max_prompts,omitempty"`
+	// MaxInputs caps the inputs of one /v1/embeddings request (default 16).
+	MaxInputs int `json:"max_inputs,omitempty" yaml:"max_inputs,omitempty"`
+}
+
+// resolved is l with defaults applied; 0 means no limit.
+func (l Limits) resolved() Limits {
+	pick := func(v, def int) int {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return 0
+		}
+		return v
+	}
+	r := Limits{
+		MaxOutputTokens: pick(l.MaxOutputTokens, DefaultMaxOutputTokens),
+		CapField:        l.CapField,
+		MaxN:            pick(l.MaxN, DefaultMaxN),
+		MaxBestOf:       pick(l.MaxBestOf, DefaultMaxBestOf),
+		MaxPrompts:      pick(l.MaxPrompts, DefaultMaxPrompts),
+		MaxInputs:       pick(l.MaxInputs, DefaultMaxInputs),
+	}
+	if r.CapField == "" {
+		r.CapField = "max_tokens"
+	}
+	return r
+}
+
+func (l Limits) check(bad func(string, ...any), f string) {
+	for name, v := range map[string]int{"max_output_tokens": l.MaxOutputTokens, "max_n": l.MaxN,
+		"max_best_of": l.MaxBestOf, "max_prompts": l.MaxPrompts, "max_inputs": l.MaxInputs} {
+		if v < -1 {
+			bad("%s.limits.%s: %d; use a positive limit, 0 for the default or -1 for none", f, name, v)
+		}
+	}
+	switch l.CapField {
+	case "", "max_tokens", "max_completion_tokens":
+	default:
+		bad("%s.limits.cap_field: %q is not max_tokens or max_completion_tokens", f, l.CapField)
+	}
 }
 
 // Upstream is an OpenAI-compatible server.
@@ -58,6 +144,8 @@ type Model struct {
 	UpstreamModel string `json:"upstream_model" yaml:"upstream_model"`
 	// Cost is the number of tokens per request; 0 is a free model.
 	Cost int `json:"cost" yaml:"cost"`
+	// Limits bound the request parameters that drive cost.
+	Limits Limits `json:"limits,omitempty" yaml:"limits,omitempty"`
 }
 
 // Validate checks the configuration; each message names the field.
@@ -101,6 +189,12 @@ func (c Config) Validate() error {
 		}
 		if m.Cost < 0 || m.Cost > MaxCost {
 			bad("%s.cost: %d is outside 0..%d", f, m.Cost, MaxCost)
+		}
+		m.Limits.check(bad, f)
+	}
+	for i, name := range c.PassFields {
+		if !slices.Contains(StrippedFields, name) {
+			bad("pass_fields[%d]: %q is not one of the stripped fields %s", i, name, strings.Join(StrippedFields, ", "))
 		}
 	}
 	if len(c.Models) == 0 {

@@ -37,6 +37,11 @@ func TestValidate(t *testing.T) {
 		{"negative cost", func(c *gateway.Config) { c.Models[0].Cost = -1 }, "models[0].cost"},
 		{"huge cost", func(c *gateway.Config) { c.Models[0].Cost = gateway.MaxCost + 1 }, "models[0].cost"},
 		{"negative body limit", func(c *gateway.Config) { c.MaxRequestBody = -1 }, "max_request_body"},
+		{"pass a stripped field", func(c *gateway.Config) { c.PassFields = []string{"metadata", "user"} }, ""},
+		{"pass another field", func(c *gateway.Config) { c.PassFields = []string{"messages"} }, "pass_fields[0]"},
+		{"limits lifted", func(c *gateway.Config) { c.Models[0].Limits = gateway.Limits{MaxN: -1, MaxOutputTokens: -1} }, ""},
+		{"limit below -1", func(c *gateway.Config) { c.Models[1].Limits.MaxInputs = -2 }, "models[1].limits.max_inputs"},
+		{"unknown cap field", func(c *gateway.Config) { c.Models[2].Limits.CapField = "max_output_tokens" }, "models[2].limits.cap_field"},
 		{"first byte after end", func(c *gateway.Config) {
 			c.UpstreamTimeout = 10
 			c.FirstByteTimeout = 20

@@ -9,7 +9,11 @@
 // replay window is served again, and the spend is undone when the upstream
 // fails before sending any response byte. The upstream receives the
 // operator's API key and the rewritten body only: every client header is
-// dropped, "model" is replaced by the upstream's name and "user" is removed.
+// dropped, "model" is replaced by the upstream's name and the end-user
+// identifier fields (StrippedFields) are removed. Cost-driving parameters
+// are bounded per model (Limits). Errors are written in OpenAI's error
+// shape; answers name the public model id; a stream cut before
+// "data: [DONE]" ends with a "stream_cut" error event.
 //
 // See README.md in this directory for the wire details.
 package gateway

@@ -65,6 +65,16 @@ func TestUpstreamFailsBeforeAnswer(t *testing.T) {
 			w.Header().Set("Retry-After", "7")
 			w.WriteHeader(429)
 		}, 503, "upstream-busy", map[string]string{"Retry-After": "7"}},
+		// The operator's mistakes (issue 15 item 11) and the statuses the
+		// SDKs retry: all relayed as paid answers on the main of before.
+		{"401 bad operator key", statusOnly(401), 502, "upstream-failed", nil},
+		{"403", statusOnly(403), 502, "upstream-failed", nil},
+		{"404 unknown upstream model", statusOnly(404), 502, "upstream-failed", nil},
+		{"408", statusOnly(408), 504, "upstream-timeout", nil},
+		{"409", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", "2")
+			statusOnly(409)(w, nil)
+		}, 503, "upstream-busy", map[string]string{"Retry-After": "2"}},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "http://elsewhere.example/", http.StatusFound)
 		}, 502, "upstream-failed", nil},
@@ -97,6 +107,16 @@ func TestUpstreamFailsBeforeAnswer(t *testing.T) {
 				t.Fatalf("retry after undo: status %d, consumed %q", again.StatusCode, again.Header.Get(gateway.ConsumedHeader))
 			}
 		})
+	}
+}
+
+// statusOnly answers code with an OpenAI error body naming the upstream's
+// internals, which must not reach the client.
+func statusOnly(code int) func(w http.ResponseWriter, _ *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte(`{"error":{"message":"upstream internal detail: model up-pro, key sk-op…"}}`))
 	}
 }
 

@@ -17,7 +17,13 @@ import (
 
 // Routes the gateway serves; each forwards to the upstream's base URL plus
 // the route with its "/v1" prefix removed.
-var inferenceRoutes = []string{"/v1/chat/completions", "/v1/completions", "/v1/embeddings"}
+var inferenceRoutes = []string{routeChat, routeCompletions, routeEmbeddings}
+
+const (
+	routeChat        = "/v1/chat/completions"
+	routeCompletions = "/v1/completions"
+	routeEmbeddings  = "/v1/embeddings"
+)
 
 // Gateway is the premium OpenAI-compatible proxy.
 type Gateway struct {
@@ -34,7 +40,9 @@ type Gateway struct {
 // model is a configured model with what the gateway derives from it.
 type model struct {
 	Model
-	publicID []byte // m.ID as a JSON string: the "model" of every answer
+	publicID   []byte // ID as a JSON string: the "model" of every answer
+	upstreamID []byte // UpstreamModel as a JSON string
+	limits     Limits // resolved: defaults applied, 0 = no limit
 }
 
 // upstream is a configured upstream with its parsed base URL.
@@ -81,7 +89,11 @@ func New(cfg Config, sp Spender, logger *slog.Logger) (*Gateway, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gateway: encode model id: %w", err)
 		}
-		g.models[m.ID] = model{Model: m, publicID: id}
+		upID, err := json.Marshal(m.UpstreamModel)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: encode upstream model: %w", err)
+		}
+		g.models[m.ID] = model{Model: m, publicID: id, upstreamID: upID, limits: m.Limits.resolved()}
 	}
 	list, err := modelListJSON(cfg.Models, g.now())
 	if err != nil {

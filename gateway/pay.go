@@ -45,7 +45,26 @@ func (g *Gateway) pay(req *http.Request, cost int, binding []byte) (payment, err
 	}
 	s, err := g.sp.Spend(req.Context(), tokens, binding)
 	if err != nil {
-		return payment{}, err
+		return payment{}, withConsumedHeader(err)
 	}
 	return payment{paid: true, spend: s}, nil
+}
+
+// withConsumedHeader makes sure a spend problem that says whether the
+// tokens were consumed (extension tokens_consumed: true, false or
+// "unknown") also says so in ConsumedHeader, the one clients read first.
+func withConsumedHeader(err error) error {
+	p, ok := problem.As(err)
+	if !ok || p.Header.Get(ConsumedHeader) != "" {
+		return err
+	}
+	switch v := p.Extensions["tokens_consumed"]; v {
+	case true:
+		return p.WithHeader(ConsumedHeader, "true")
+	case false:
+		return p.WithHeader(ConsumedHeader, "false")
+	case "unknown":
+		return p.WithHeader(ConsumedHeader, "unknown")
+	}
+	return err
 }

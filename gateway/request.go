@@ -9,6 +9,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"github.com/blindpass/blindpass/internal/problem"
 )
@@ -70,24 +72,101 @@ func parseInference(body []byte) (inference, error) {
 	return in, nil
 }
 
-// upstreamBody is the body sent to the upstream: "model" renamed, "user"
-// (an end-user identifier in OpenAI's API) removed.
-func (in inference) upstreamBody(upstreamModel string) ([]byte, error) {
-	out := make(map[string]json.RawMessage, len(in.fields))
+// upstreamBody is the body sent to the upstream: "model" renamed, the
+// identifying fields (StrippedFields) removed except those in pass, and on
+// the generating routes an output cap added when the request names none.
+func (in inference) upstreamBody(route string, m model, pass []string) ([]byte, error) {
+	out := make(map[string]json.RawMessage, len(in.fields)+1)
 	for k, v := range in.fields {
 		out[k] = v
 	}
-	delete(out, "user")
-	m, err := json.Marshal(upstreamModel)
-	if err != nil {
-		return nil, fmt.Errorf("encode model: %w", err)
+	for _, name := range StrippedFields {
+		if !slices.Contains(pass, name) {
+			delete(out, name)
+		}
 	}
-	out["model"] = m
+	if cap := m.limits.MaxOutputTokens; cap > 0 && route != routeEmbeddings &&
+		isNull(out["max_tokens"]) && isNull(out["max_completion_tokens"]) {
+		field := "max_tokens"
+		if route == routeChat {
+			field = m.limits.CapField
+		}
+		delete(out, "max_tokens")
+		delete(out, "max_completion_tokens")
+		out[field] = json.RawMessage(strconv.Itoa(cap))
+	}
+	out["model"] = m.upstreamID
 	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, fmt.Errorf("encode upstream body: %w", err)
 	}
 	return b, nil
+}
+
+func isNull(raw json.RawMessage) bool { return raw == nil || string(raw) == "null" }
+
+// checkLimits refuses a request whose cost-driving parameters pass the
+// model's limits (or are not numbers where numbers belong).
+func (in inference) checkLimits(route string, l Limits) error {
+	limitInt := func(field string, max int) error {
+		raw := in.fields[field]
+		if isNull(raw) {
+			return nil
+		}
+		var n int64
+		if err := json.Unmarshal(raw, &n); err != nil || n < 1 {
+			return ErrBadParameter.Withf("%q must be a positive integer", field).WithExtension("param", field)
+		}
+		if max > 0 && n > int64(max) {
+			return ErrParameterLimit.Withf("%q is at most %d for this model; the request asks for %d", field, max, n).
+				WithExtension("param", field).WithExtension("limit", max)
+		}
+		return nil
+	}
+	limitCount := func(field string, max int) error {
+		if max <= 0 {
+			return nil
+		}
+		if n := countInputs(in.fields[field]); n > max {
+			return ErrParameterLimit.Withf("%q holds at most %d items for this model; the request has %d", field, max, n).
+				WithExtension("param", field).WithExtension("limit", max)
+		}
+		return nil
+	}
+	var checks []error
+	switch route {
+	case routeChat:
+		checks = []error{limitInt("n", l.MaxN), limitInt("max_tokens", l.MaxOutputTokens),
+			limitInt("max_completion_tokens", l.MaxOutputTokens)}
+	case routeCompletions:
+		checks = []error{limitInt("n", l.MaxN), limitInt("best_of", l.MaxBestOf),
+			limitInt("max_tokens", l.MaxOutputTokens), limitCount("prompt", l.MaxPrompts)}
+	case routeEmbeddings:
+		checks = []error{limitCount("input", l.MaxInputs)}
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countInputs counts the items of an OpenAI "prompt" or "input": a string
+// or a list of token ids is one; a list of strings or of token lists has
+// one per element.
+func countInputs(raw json.RawMessage) int {
+	var list []json.RawMessage
+	if isNull(raw) || json.Unmarshal(raw, &list) != nil {
+		return 1
+	}
+	for _, item := range list {
+		var n json.Number
+		if json.Unmarshal(item, &n) != nil {
+			return len(list) // strings or token lists: one input each
+		}
+	}
+	return 1 // a list of token ids is one input
 }
 
 // Binding is the request-binding digest a spend is recorded under:

@@ -59,7 +59,11 @@ func (g *Gateway) handle(c echo.Context, out *outcome) error {
 		return ErrUnknownModel
 	}
 	out.model, out.cost = m.ID, m.Cost
-	upBody, err := in.upstreamBody(m.UpstreamModel)
+	route := c.Path()
+	if err := in.checkLimits(route, m.limits); err != nil {
+		return err
+	}
+	upBody, err := in.upstreamBody(route, m, g.cfg.PassFields)
 	if err != nil {
 		return err
 	}
@@ -135,19 +139,36 @@ func consumedProblem(perr *problem.Error, consumed string) *problem.Error {
 	return perr.With(perr.Detail + "; an exact retry with the same tokens and body is served again for a short while")
 }
 
-// failedStatus is true for upstream answers that count as "no answer":
-// redirects (never followed), 429 and every 5xx.
+// failedStatus is true for upstream answers that count as "no answer",
+// whose spend is undone: redirects (never followed); the statuses the
+// OpenAI SDKs retry (408, 409, 429, every 5xx), so that their retry can
+// carry the same tokens; and the operator's mistakes (401 and 403: a bad
+// upstream key; 404: an unknown upstream model or URL), which users must
+// not pay for.
 func failedStatus(code int) bool {
-	return (code >= 300 && code < 400) || code == http.StatusTooManyRequests || code >= 500
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+		http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return true
+	}
+	return (code >= 300 && code < 400) || code >= 500
 }
 
+// upstreamStatusError is the problem for a failed upstream status (see
+// failedStatus). Every one is a status the SDKs retry (502, 503, 504).
 func upstreamStatusError(resp *http.Response) *problem.Error {
-	if resp.StatusCode == http.StatusTooManyRequests {
-		e := problem.Newf(problem.Unavailable, "upstream-busy", "the model provider is rate limiting; try again later")
+	switch code := resp.StatusCode; code {
+	case http.StatusTooManyRequests, http.StatusConflict:
+		e := problem.Newf(problem.Unavailable, "upstream-busy", "the model provider is busy (HTTP %d); try again later", code)
 		if ra := resp.Header.Get("Retry-After"); ra != "" {
 			e = e.WithHeader("Retry-After", ra)
 		}
 		return e
+	case http.StatusRequestTimeout:
+		return ErrUpstreamSlow.With("the model provider timed out the request (HTTP 408)")
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return ErrUpstream.Withf("the model provider refused the gateway's request (HTTP %d): the operator's upstream key or model is misconfigured", code)
+	default:
+		return ErrUpstream.Withf("the model provider answered %d", code)
 	}
-	return ErrUpstream.Withf("the model provider answered %d", resp.StatusCode)
 }
