@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/blindpass/blindpass/gateway"
@@ -60,7 +59,7 @@ func TestConsumedUnknownPassesThrough(t *testing.T) {
 func TestUndoRefusedReportsConsumed(t *testing.T) {
 	e := newEnv(t, nil)
 	e.up.setRespond(statusOnly(500))
-	gw := startGateway(t, testConfig(e.up.URL), faultySpender{Redeemer: e.red, undoErr: errors.New("undo refused: a replay was served")}, nil)
+	gw := startGateway(t, testConfig(e.up.URL), faultySpender{Redeemer: e.red, undoErr: redeemer.ErrUndoRefused}, nil)
 	resp := (&env{gw: gw}).call(t, context.Background(), "/v1/chat/completions", chatBody("pro", "hi", false), mint(t, e.red, 1), nil)
 	if resp.StatusCode != 502 || resp.Header.Get(gateway.ConsumedHeader) != "true" {
 		t.Fatalf("status %d, %s %q", resp.StatusCode, gateway.ConsumedHeader, resp.Header.Get(gateway.ConsumedHeader))
