@@ -211,7 +211,7 @@ func TestRotation(t *testing.T) {
 	if !errors.Is(err, transport.ErrKeyConfig) || !errors.As(err, &op) || op.Op != "dial" {
 		t.Fatalf("error %v is not a never-sent key configuration error", err)
 	}
-	if !strings.Contains(err.Error(), "refused the key it published") {
+	if !strings.Contains(err.Error(), "refused the key the relay serves") {
 		t.Fatalf("unclear error: %v", err)
 	}
 }

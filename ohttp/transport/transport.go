@@ -205,7 +205,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if attempt == 0 {
 				continue
 			}
-			return nil, notSent(fmt.Errorf("%w of %s: the gateway refused the key it published (key %d)", ErrKeyConfig, host, cfg.KeyID))
+			return nil, notSent(fmt.Errorf("%w of %s: the gateway refused the key the relay serves (key %d) even after a fresh fetch: the relay's copy is outdated or wrong; nothing was processed, retry later or use another relay", ErrKeyConfig, host, cfg.KeyID))
 		}
 		return resp, err
 	}
