@@ -14,6 +14,7 @@ const (
 	CheckTime     Check = "time"     // a fine time on the redeemer side
 	CheckUpstream Check = "upstream" // a client identifier reached the upstream
 	CheckExposure Check = "exposure" // a secret or a client IP where it must not be
+	CheckAddress  Check = "address"  // one source address connected to both sides
 )
 
 // Finding is one way the attacker found to link or to learn too much.
@@ -33,14 +34,16 @@ func (f Finding) String() string {
 
 // Attack runs every rule over e and returns what it found, ordered by rule
 // and place. No finding means: no value joins the two sides, every stored
-// redeemer-side time is coarse, the upstream saw no client identifier, and
-// no secret or client address is anywhere it must not be.
+// redeemer-side time is coarse, the upstream saw no client identifier, no
+// secret or client address is anywhere it must not be, and no source
+// address connected to both sides.
 func Attack(e *Evidence, k Knowledge) []Finding {
 	var out []Finding
 	out = append(out, joins(e, k)...)
 	out = append(out, fineTimes(e, k)...)
 	out = append(out, upstreamLeaks(e, k)...)
 	out = append(out, exposures(e, k)...)
+	out = append(out, addressJoins(e, k)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Check != out[j].Check {
 			return out[i].Check < out[j].Check

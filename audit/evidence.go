@@ -20,6 +20,9 @@ const (
 	// Client is what clients were answered (error bodies): searched for
 	// exposed secrets only, neither joined nor time-checked.
 	Client
+	// Relay is an Oblivious HTTP relay's view (its log), a party of its
+	// own: searched for exposed secrets and addresses only.
+	Relay
 )
 
 func (s Side) String() string {
@@ -30,6 +33,8 @@ func (s Side) String() string {
 		return "redeemer"
 	case Client:
 		return "client"
+	case Relay:
+		return "relay"
 	}
 	return fmt.Sprintf("side(%d)", int(s))
 }
@@ -68,6 +73,9 @@ type Evidence struct {
 	// are also among Items (source "upstream"), and are kept whole for the
 	// header checks.
 	Upstream []Request
+	// Connections are the source addresses of the connections the issuer
+	// and the redeemer accepted (address.go).
+	Connections []Connection
 }
 
 // Add appends items.
@@ -75,7 +83,8 @@ func (e *Evidence) Add(items ...Item) { e.Items = append(e.Items, items...) }
 
 // Clone returns a deep copy, to plant values in without touching e.
 func (e *Evidence) Clone() *Evidence {
-	c := &Evidence{Items: make([]Item, len(e.Items)), Upstream: make([]Request, len(e.Upstream))}
+	c := &Evidence{Items: make([]Item, len(e.Items)), Upstream: make([]Request, len(e.Upstream)),
+		Connections: slices.Clone(e.Connections)}
 	for i, it := range e.Items {
 		if b, ok := it.Value.([]byte); ok {
 			it.Value = slices.Clone(b)

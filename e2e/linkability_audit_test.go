@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	mrand "math/rand/v2"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,12 +29,23 @@ import (
 // no exposed secret or client address. The same attacker must find each of
 // a set of links planted in a copy of the evidence.
 func TestLinkabilityAudit(t *testing.T) {
-	w := newWorld(t, false)
+	runAudit(t, newWorld(t, false), 12)
+}
+
+// TestLinkabilityAuditRelay is the audit with buyers going through an
+// Oblivious HTTP relay (`blindpassd relay`) to the gateways of the issuer,
+// the dev checkout and the redeemer. The attacker also gets the source
+// address of every connection the issuer and the redeemer accepted (their
+// load balancers' records) and the relay's log: it must find no join.
+func TestLinkabilityAuditRelay(t *testing.T) {
+	runAudit(t, newWorldOpts(t, false, true), 6)
+}
+
+func runAudit(t *testing.T, w *world, perKind int) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("schedule seed %d", seed)
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
-	const perKind = 12
 	codes := w.vouchers(perKind)
 	var buyers []*buyer
 	for i := range 3 * perKind {
@@ -77,6 +89,60 @@ func TestLinkabilityAudit(t *testing.T) {
 
 	// Self-check: links planted in a copy of the real evidence are found.
 	selfCheck(t, ev, know, buyers)
+	addressSelfCheck(t, w, ev, know, buyers)
+}
+
+// addressSelfCheck: without a relay, the load balancers' records join
+// buyers by source address; with one, the records show only the relay,
+// and a buyer's address planted on both sides is found.
+func addressSelfCheck(t *testing.T, w *world, ev *audit.Evidence, know audit.Knowledge, buyers []*buyer) {
+	ips := map[string]bool{}
+	for _, b := range buyers {
+		ips[b.ip] = true
+	}
+	e := ev.Clone()
+	if w.relay == nil {
+		t.Run("self-check/source addresses without a relay", func(t *testing.T) {
+			w.addConnections(e)
+			fs := audit.Of(audit.Attack(e, know), audit.CheckAddress)
+			joined := 0
+			for _, f := range fs {
+				for ip := range ips {
+					if strings.Contains(f.What, " "+ip+" ") {
+						joined++
+					}
+				}
+			}
+			if joined < len(buyers)/2 {
+				t.Fatalf("the attacker joined %d of %d buyers by address: %v", joined, len(buyers), fs)
+			}
+			t.Logf("without a relay the load balancers' records join %d of %d buyers by address", joined, len(buyers))
+		})
+		return
+	}
+	t.Run("self-check/a buyer's address on both sides", func(t *testing.T) {
+		issuer, redeemer := 0, 0
+		for _, c := range e.Connections {
+			if ips[c.Addr] {
+				t.Fatalf("a buyer's address %s reached %s", c.Addr, c.Source)
+			}
+			switch c.Side {
+			case audit.Issuer:
+				issuer++
+			case audit.Redeemer:
+				redeemer++
+			}
+		}
+		if issuer == 0 || redeemer == 0 {
+			t.Fatalf("connection records: %d issuer, %d redeemer", issuer, redeemer)
+		}
+		e.AddConnections(audit.Issuer, "issuer-connections", []string{buyers[0].ip}, nil)
+		e.AddConnections(audit.Redeemer, "redeemer-connections", []string{buyers[0].ip}, nil)
+		fs := audit.Of(audit.Attack(e, know), audit.CheckAddress)
+		if len(fs) != 1 || !strings.Contains(fs[0].What, buyers[0].ip) {
+			t.Fatalf("findings %v", fs)
+		}
+	})
 }
 
 // gather stops the processes (so their logs are complete and the
@@ -98,6 +164,9 @@ func (w *world) gather(buyers []*buyer, start, end time.Time) (*audit.Evidence, 
 	w.issuer.stop(t)
 	if w.admin != nil {
 		w.admin.stop(t)
+	}
+	if w.relay != nil {
+		w.relay.stop(t)
 	}
 
 	ctx := context.Background()
@@ -122,6 +191,14 @@ func (w *world) gather(buyers []*buyer, start, end time.Time) (*audit.Evidence, 
 	ev.AddRequests(audit.Issuer, "stripe-webhooks", w.webhooks.Requests())
 	ev.AddText(audit.Issuer, "operator-cli", []byte(w.cli.String()))
 	ev.AddUpstream(w.upstream.Requests())
+	if w.relay != nil {
+		// With a relay the attacker also gets the source address of every
+		// connection the issuer and the redeemer accepted, and the relay's
+		// own log as a separate party. (Without one, those addresses join
+		// buyers' purchases to their chats: see the address self-check.)
+		w.addConnections(ev)
+		ev.AddLog(audit.Relay, "relay-log", logs["relay"])
+	}
 
 	know := audit.Knowledge{
 		ServerIPs:             []string{"127.0.0.1", "0.0.0.0"},
@@ -135,7 +212,7 @@ func (w *world) gather(buyers []*buyer, start, end time.Time) (*audit.Evidence, 
 	// Public: what is the same for every buyer: what every client sees, and
 	// the deployment's own configuration (addresses, database names).
 	know.Public = append(know.Public, string(dirBody), wwwAuth, auditIssuerName, auditOrigin,
-		w.issuerURL, w.devURL, w.redeemerURL, w.stripe.URL(), w.upstreamBase, w.issuerDB, w.redeemerDB,
+		w.issuerURL, w.devURL, w.redeemerURL, w.relayURL, w.stripe.URL(), w.upstreamBase, w.issuerDB, w.redeemerDB,
 		"blindpass-pro", "blindpass-max", strings.Join(w.dbUsers, " "), "gpt-audit-pro", "gpt-audit-max", "price_audit_starter", "price_audit_monthly")
 	dir, err := protocol.ParseDirectory(dirBody)
 	if err != nil {
@@ -186,6 +263,15 @@ func (w *world) secretsList() []audit.Secret {
 		{Name: "upstream API key", Text: []string{s.upstreamKey}, AllowedIn: []string{"upstream:request * header Authorization"}},
 		{Name: "redeemer stats token", Text: []string{s.statsToken}},
 		{Name: "admin password", Text: []string{s.adminPassword}},
+	}
+	if s.ohttpKEK != "" {
+		b, err := os.ReadFile(s.ohttpKEK)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		text := strings.TrimSpace(string(b))
+		raw, _ := base64.StdEncoding.DecodeString(text)
+		out = append(out, audit.Secret{Name: "OHTTP keyring KEK", Value: raw, Text: []string{text}})
 	}
 	for i, p := range s.dbPasswords {
 		out = append(out, audit.Secret{Name: "database password " + itoa(i), Text: []string{p}})

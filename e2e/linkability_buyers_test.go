@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/blindpass/blindpass/ohttp/transport"
 	"github.com/blindpass/blindpass/protocol"
 )
 
@@ -65,6 +66,14 @@ func newBuyer(w *world, n int, kind, code string) *buyer {
 		realIP:       fmt.Sprintf("203.0.113.%d", n+1),
 		forwarded:    fmt.Sprintf("for=192.0.2.%d;proto=https", n+1),
 		user:         fmt.Sprintf("user-%d-%s", n, randomText(9)),
+	}
+	if w.relayURL != "" {
+		// Through the relay: the buyer's own address reaches only the relay.
+		tr, err := transport.New(w.relayURL, b.client.Transport)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		b.client = &http.Client{Transport: tr}
 	}
 	w.t.Cleanup(b.client.CloseIdleConnections)
 	return b

@@ -46,6 +46,7 @@ type worldSecrets struct {
 	webhookSecret string
 	upstreamKey   string
 	statsToken    string
+	ohttpKEK      string // the redeemer's OHTTP keyring KEK file, with a relay
 	dbPasswords   []string
 	adminPassword string
 }
@@ -62,8 +63,14 @@ type world struct {
 	issuerURL, devURL, redeemerURL, adminURL     string
 	issuerMetrics, redeemerMetrics, adminMetrics string // metrics listeners' base URLs
 
-	issuer, redeemer, admin *process
-	dev                     *devProcess
+	issuer, redeemer, admin, relay *process
+	dev                            *devProcess
+
+	// issuerLB and redeemerLB are the load balancers in front of the issuer
+	// and the redeemer (issuerURL and redeemerURL are theirs); relayURL is
+	// the Oblivious HTTP relay buyers go through when the world has one.
+	issuerLB, redeemerLB *connLog
+	relayURL             string
 
 	stripe   *fakeStripe
 	upstream *audit.Recorder
@@ -88,6 +95,14 @@ func randomText(n int) string {
 
 // newWorld starts a deployment; withAdmin adds the operator console.
 func newWorld(t *testing.T, withAdmin bool) *world {
+	t.Helper()
+	return newWorldOpts(t, withAdmin, false)
+}
+
+// newWorldOpts starts a deployment; withRelay turns on the OHTTP gateways
+// of the issuer, the dev checkout and the redeemer and starts a
+// `blindpassd relay` to them, which the buyers then go through.
+func newWorldOpts(t *testing.T, withAdmin, withRelay bool) *world {
 	t.Helper()
 	w := &world{t: t, dir: t.TempDir(), cli: &testkit.SyncBuffer{}}
 	w.secrets = worldSecrets{
@@ -117,7 +132,15 @@ func newWorld(t *testing.T, withAdmin bool) *world {
 
 	issuerAddr, redeemerAddr := freeAddr(t), freeAddr(t)
 	issuerMetrics, redeemerMetrics := freeAddr(t), freeAddr(t)
-	w.issuerURL, w.redeemerURL = "http://"+issuerAddr, "http://"+redeemerAddr
+	w.issuerLB, w.redeemerLB = newConnLog(t, issuerAddr), newConnLog(t, redeemerAddr)
+	w.issuerURL, w.redeemerURL = w.issuerLB.URL(), w.redeemerLB.URL()
+	var issuerOHTTP, redeemerOHTTP string
+	if withRelay {
+		w.secrets.ohttpKEK = w.path("ohttp-kek")
+		run(t, "keys", "create-kek", w.secrets.ohttpKEK)
+		issuerOHTTP = fmt.Sprintf("ohttp:\n  keys_file: %s\n", w.path("issuer-ohttp-keys.json"))
+		redeemerOHTTP = fmt.Sprintf("ohttp:\n  keys_file: %s\n  kek_file: %s\n", w.path("redeemer-ohttp-keys.json"), w.secrets.ohttpKEK)
+	}
 	w.issuerMetrics, w.redeemerMetrics = "http://"+issuerMetrics, "http://"+redeemerMetrics
 
 	w.write("plans.yaml", auditPlans)
@@ -143,10 +166,10 @@ payments:
     webhook_secret_file: %s
 database:
   url_file: %s
-log:
+%slog:
   format: json
 `, issuerAddr, issuerMetrics, w.issuerURL, auditIssuerName, kek, w.path("plans.yaml"),
-		w.path("stripe_key"), w.path("webhook_secret"), w.path("issuer_db")))
+		w.path("stripe_key"), w.path("webhook_secret"), w.path("issuer_db"), issuerOHTTP))
 	w.write("redeemer.yaml", fmt.Sprintf(`listen: %s
 metrics_addr: %s
 issuer_url: %s
@@ -163,10 +186,10 @@ gateway:
   models:
     - {id: blindpass-pro, upstream: provider, upstream_model: gpt-audit-pro, cost: 1}
     - {id: blindpass-max, upstream: provider, upstream_model: gpt-audit-max, cost: 2}
-log:
+%slog:
   format: json
 `, redeemerAddr, redeemerMetrics, w.issuerURL, auditIssuerName, auditOrigin, w.path("stats_token"),
-		w.path("redeemer_db"), w.upstreamBase, w.path("upstream_key")))
+		w.path("redeemer_db"), w.upstreamBase, w.path("upstream_key"), redeemerOHTTP))
 
 	w.issuer = startProcess(w.t, []string{"STRIPE_API_BASE=" + w.stripe.URL()}, "issuer", "--config", w.path("issuer.yaml"))
 	w.waitStatus("the issuer directory", w.issuerURL+"/.well-known/private-token-issuer-directory", http.MethodGet, http.StatusOK)
@@ -177,6 +200,14 @@ log:
 	w.dev = startDev(t, w.path("dev"), w.issuerDB, "--kek-file", kek, "--issuer-name", auditIssuerName,
 		"--origin", auditOrigin, "--admin-addr=", "--json-logs")
 	w.devURL = w.dev.IssuerURL
+	if withRelay {
+		relayAddr := freeAddr(t)
+		w.relayURL = "http://" + relayAddr
+		w.write("relay.yaml", fmt.Sprintf("listen: %s\ngateways:\n  - %s/.well-known/ohttp-gateway\n  - %s/.well-known/ohttp-gateway\n  - %s/.well-known/ohttp-gateway\nlog:\n  format: json\n",
+			relayAddr, w.issuerURL, w.devURL, w.redeemerURL))
+		w.relay = startProcess(w.t, nil, "relay", "--config", w.path("relay.yaml"))
+		w.waitStatus("the relay", w.relayURL+"/healthz", http.MethodGet, http.StatusOK)
+	}
 
 	w.webhooks = audit.Record(http.NotFoundHandler()) // only its record is used
 
@@ -339,6 +370,9 @@ func (w *world) logs() map[string][]byte {
 	}
 	if w.admin != nil {
 		out["admin"] = []byte(w.admin.out.String())
+	}
+	if w.relay != nil {
+		out["relay"] = []byte(w.relay.out.String())
 	}
 	return out
 }

@@ -88,6 +88,13 @@ func (t *Transport) base() http.RoundTripper {
 	return http.DefaultTransport
 }
 
+// CloseIdleConnections closes the idle connections of the base transport.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // ResourceURL is the relay resource for the target host.
 func (t *Transport) ResourceURL(host string) string {
 	u := *t.Relay
