@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"runtime/pprof"
 	"time"
 	"unsafe"
@@ -13,6 +14,25 @@ import (
 	"github.com/blindpass/blindpass/redeemer"
 )
 
+// startTail starts measuring a redemption phase's Tail and returns what
+// ends it. It first collects the garbage the load generator just made
+// (minting, the previous phase's tokens), which the phase would otherwise
+// pay for in GC work while being timed.
+func startTail(srv *servers) func() *Tail {
+	runtime.GC()
+	before := readRuntime()
+	if srv != nil {
+		srv.timer.start()
+	}
+	return func() *Tail {
+		t := tailSince(before)
+		if srv != nil {
+			t.Server = srv.timer.stop()
+		}
+		return &t
+	}
+}
+
 // Run runs every phase once and returns the report. Every request loop is
 // bounded in count and in time.
 func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
@@ -20,7 +40,7 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Started: time.Now(), Machine: machine()}
+	rep := &Report{Started: time.Now(), Machine: machine(), Load1: loadAverage()}
 
 	issuerURL, redeemerURL := cfg.IssuerURL, cfg.RedeemerURL
 	var srv *servers
@@ -107,6 +127,7 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 
 	cfg.progress("redemption: warm-up (%d), then full speed (%d tokens, at most %s)", warm, cfg.RedeemTokens, cfg.RedeemDuration)
 	fullSpeed(ctx, rc, tokens[:warm], cfg.Clients, cfg.RedeemDuration)
+	measure := startTail(srv)
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 			return nil, fmt.Errorf("bench: CPU profile: %w", err)
@@ -116,6 +137,7 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 	if cfg.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
+	rep.Full.Tail = measure()
 	spentOne := tokens[warm]
 	if srv != nil {
 		rep.TokenBytes = int64(len(tokens)) * (int64(unsafe.Sizeof(protocol.Token{})) + protocol.Nk)
@@ -132,7 +154,16 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 		if err != nil {
 			return nil, err
 		}
+		// The connections the senders may need are opened beforehand:
+		// dialing mid-phase timed the load generator, not the redeemer.
+		if w, ok := rc.(*wireClient); ok {
+			if err := w.warm(ctx, min(fixedSenders(target), 256)); err != nil {
+				return nil, err
+			}
+		}
+		measure := startTail(srv)
 		rep.Fixed = fixedRate(ctx, rc, fixed, target, cfg.FixedDuration)
+		rep.Fixed.Tail = measure()
 	}
 	if sampler != nil {
 		rep.RSS, _ = sampler.stop()

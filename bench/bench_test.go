@@ -39,6 +39,15 @@ func TestRunInProcess(t *testing.T) {
 	if rep.RSS <= 0 || !strings.Contains(rep.RSSOf, "this whole process") {
 		t.Errorf("RSS = %d of %q, want this process's", rep.RSS, rep.RSSOf)
 	}
+	// The redeemer's handler time is part of each request's time.
+	for _, ph := range []RedeemResult{rep.Full, rep.Fixed} {
+		if ph.Tail == nil || ph.Tail.Server == nil {
+			t.Fatalf("no handler time with servers in this process: %+v", ph.Tail)
+		}
+		if l := ph.Tail.Server; l.P50 <= 0 || l.Max > ph.Latency.Max || l.P50 > ph.Latency.P50 {
+			t.Errorf("handler time %+v does not fit in the request time %+v", l, ph.Latency)
+		}
+	}
 	if !strings.Contains(rep.Database, "synchronous_commit=") {
 		t.Errorf("Database = %q, want the durability settings", rep.Database)
 	}
@@ -49,7 +58,7 @@ func TestRunInProcess(t *testing.T) {
 	}
 	var out bytes.Buffer
 	rep.Print(&out)
-	for _, want := range []string{"raw BlindSign", "raw VerifyToken", "p99", "Targets (issue 7)", "redeemer memory"} {
+	for _, want := range []string{"raw signer", "circl BlindSign", "raw VerifyToken", "p99", "in the redeemer", "Go runtime", "Targets (issue 7)", "redeemer memory"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report does not contain %q:\n%s", want, out.String())
 		}
@@ -103,6 +112,14 @@ func checkReport(t *testing.T, rep *Report, cfg Config) {
 	}
 	if !rep.DoubleSpendRefused {
 		t.Error("a spent token was not refused with 409")
+	}
+	if rep.Issue.CirclOneCore <= 0 || rep.Issue.SpeedUp <= 0 {
+		t.Errorf("issuance = %+v, want circl's rate and the speed-up beside the raw signer's", rep.Issue)
+	}
+	for _, ph := range []RedeemResult{rep.Full, rep.Fixed} {
+		if ph.Tail == nil {
+			t.Fatalf("redemption phase without its tail breakdown: %+v", ph)
+		}
 	}
 	if len(rep.Targets) != 4 {
 		t.Errorf("targets = %+v, want 4", rep.Targets)

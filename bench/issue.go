@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudflare/circl/blindsign/blindrsa"
+
 	"github.com/blindpass/blindpass/protocol"
 )
 
@@ -24,6 +26,11 @@ type IssueResult struct {
 	// RawOneCore on one goroutine.
 	RawPerSecond float64 `json:"raw_blindsign_per_second"`
 	RawOneCore   float64 `json:"raw_blindsign_one_core_per_second"`
+	// CirclOneCore is circl's BlindSign (math/big, no CRT; the issuer's
+	// signer before issue 14) on one goroutine in the same run, and
+	// SpeedUp = RawOneCore / CirclOneCore.
+	CirclOneCore float64 `json:"circl_blindsign_one_core_per_second"`
+	SpeedUp      float64 `json:"speedup_over_circl"`
 	// Overhead is how much slower HTTP issuance is than raw signing on
 	// every core: RawPerSecond / PerSecond − 1 (target ≤ 0.10).
 	Overhead float64 `json:"overhead"`
@@ -114,6 +121,10 @@ func issuePhase(ctx context.Context, cfg Config, s *session) (IssueResult, []pro
 	}
 	res.RawPerSecond = rate(2*rawN, raw1.all+raw2.all)
 	res.RawOneCore = rate(raw1.oneN+raw2.oneN, raw1.one+raw2.one)
+	res.CirclOneCore = rate(raw1.circlN+raw2.circlN, raw1.circl+raw2.circl)
+	if res.CirclOneCore > 0 {
+		res.SpeedUp = res.RawOneCore / res.CirclOneCore
+	}
 	if res.PerSecond > 0 {
 		res.Overhead = res.RawPerSecond/res.PerSecond - 1
 	}
@@ -123,8 +134,8 @@ func issuePhase(ctx context.Context, cfg Config, s *session) (IssueResult, []pro
 // rawTimes are the times n signatures took on every core (all) and oneN
 // of them on one goroutine (one).
 type rawTimes struct {
-	all, one time.Duration
-	oneN     int
+	all, one, circl time.Duration
+	oneN, circlN    int
 }
 
 // rawBlindSign times the issuer's signer (a protocol.Signer, CRT values
@@ -172,6 +183,23 @@ func rawBlindSign(s *session, n int) (rawTimes, error) {
 		sign(r)
 	}
 	t.one = time.Since(start)
+
+	// circl's BlindSign on as many, interleaved with ours, for the speed-up.
+	ref := blindrsa.NewSigner(sk)
+	t.circlN = t.oneN
+	var ours time.Duration
+	for _, r := range reqs[:t.circlN] {
+		start = time.Now()
+		if _, err := ref.BlindSign(r.BlindedMsg); err != nil {
+			failed.Store(err)
+		}
+		mid := time.Now()
+		sign(r)
+		t.circl += mid.Sub(start)
+		ours += time.Since(mid)
+	}
+	t.one += ours
+	t.oneN += t.circlN
 	if err, _ := failed.Load().(error); err != nil {
 		return rawTimes{}, fmt.Errorf("bench: raw BlindSign: %w", err)
 	}

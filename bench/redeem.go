@@ -32,6 +32,8 @@ type RedeemResult struct {
 	// scheduled time (the load generator fell behind; their latency counts
 	// from the schedule, so it shows).
 	Late int `json:"late,omitempty"`
+	// Tail is where the time of the slow requests went.
+	Tail *Tail `json:"tail,omitempty"`
 }
 
 // presenter sends POST /v1/redeem with one token; ok is a 200.
@@ -159,8 +161,7 @@ func fixedRate(ctx context.Context, r presenter, tokens []protocol.Token, perSec
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	// Enough senders for the rate at up to ~50 ms per answer.
-	senders := min(max(int(perSecond/20), 4*runtime.GOMAXPROCS(0)), 1024)
+	senders := fixedSenders(perSecond)
 	for range senders {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(n) && ctx.Err() == nil; i = next.Add(1) - 1 {
@@ -179,6 +180,12 @@ func fixedRate(ctx context.Context, r presenter, tokens []protocol.Token, perSec
 	res := t.result(time.Since(start))
 	res.TargetRate = perSecond
 	return res
+}
+
+// fixedSenders is how many goroutines fixedRate sends from: enough for the
+// rate at up to ~50 ms per answer.
+func fixedSenders(perSecond float64) int {
+	return min(max(int(perSecond/20), 4*runtime.GOMAXPROCS(0)), 1024)
 }
 
 // RawVerify is protocol.VerifyToken in this process on every core.

@@ -16,6 +16,9 @@ type Report struct {
 	Machine  string    `json:"machine"`
 	Database string    `json:"database"`
 	Servers  string    `json:"servers"`
+	// Load1 is the machine's one-minute load average when the run started:
+	// the other work the run shared the cores with.
+	Load1 float64 `json:"load1"`
 
 	Issue  IssueResult  `json:"issuance"`
 	Verify RawVerify    `json:"raw_verify"`
@@ -61,7 +64,7 @@ func (r *Report) evaluate() {
 		{"p99 latency at half the maximum rate", "≤ " + targetP99.String(),
 			fmt.Sprintf("%s at %.0f/s", round(r.Fixed.Latency.P99), r.Fixed.PerSecond),
 			r.Fixed.Requests > 0 && r.Fixed.Latency.P99 <= targetP99 && r.Fixed.Errors == 0},
-		{"issuance HTTP overhead over raw BlindSign (100-token batches)", fmt.Sprintf("≤ %.0f%%", 100*targetOverhead),
+		{"issuance HTTP overhead over the raw signer (100-token batches)", fmt.Sprintf("≤ %.0f%%", 100*targetOverhead),
 			fmt.Sprintf("%.1f%%", 100*r.Issue.Overhead), r.Issue.PerSecond > 0 && r.Issue.Overhead <= targetOverhead},
 	}
 	mem := Target{Name: "redeemer memory under load", Want: fmt.Sprintf("≤ %d MB", targetRedeemerRSS>>20), Got: "unknown"}
@@ -76,19 +79,23 @@ func (r *Report) evaluate() {
 func (r *Report) Print(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	p("Blindpass load report, %s", r.Started.UTC().Format(time.RFC3339))
-	p("  machine   %s", r.Machine)
+	p("  machine   %s, load average %.2f at the start", r.Machine, r.Load1)
 	p("  database  %s", r.Database)
 	p("  servers   %s", r.Servers)
 	p("")
 	is := r.Issue
 	p("Issuance: %d batches of %d over HTTP, %d at a time", is.Batches, is.BatchSize, is.Clients)
 	p("  HTTP            %8.0f tokens/s   batch p50 %s  p99 %s", is.PerSecond, round(is.Batch.P50), round(is.Batch.P99))
-	p("  raw BlindSign   %8.0f tokens/s on %d cores (%.0f/s on one)", is.RawPerSecond, runtime.GOMAXPROCS(0), is.RawOneCore)
+	p("  raw signer      %8.0f tokens/s on %d cores (%.0f/s on one; CRT, constant time)", is.RawPerSecond, runtime.GOMAXPROCS(0), is.RawOneCore)
+	if is.CirclOneCore > 0 {
+		p("  circl BlindSign %8.0f tokens/s on one core (the signer before): raw signer %.2f× faster", is.CirclOneCore, is.SpeedUp)
+	}
 	p("  overhead        %8.1f%%  (raw ÷ HTTP − 1)", 100*is.Overhead)
 	p("")
 	p("Redemption at full speed: POST /v1/redeem, %d clients, %d requests", r.Full.Clients, r.Full.Requests)
 	p("  HTTP            %8.0f redemptions/s  p50 %s  p90 %s  p99 %s  max %s  errors %d",
 		r.Full.PerSecond, round(r.Full.Latency.P50), round(r.Full.Latency.P90), round(r.Full.Latency.P99), round(r.Full.Latency.Max), r.Full.Errors)
+	printTail(p, r.Full.Tail)
 	p("  raw VerifyToken %8.0f verifies/s on %d cores", r.Verify.PerSecond, runtime.GOMAXPROCS(0))
 	p("  ratio           %8.2f  (redemptions ÷ raw verifies)", r.VerifyRatio)
 	p("")
@@ -99,6 +106,7 @@ func (r *Report) Print(w io.Writer) {
 		p("  from sending    %8s                 p50 %s  p90 %s  p99 %s  max %s  (without the load generator's own delays)",
 			"", round(l.P50), round(l.P90), round(l.P99), round(l.Max))
 	}
+	printTail(p, r.Fixed.Tail)
 	for _, res := range []RedeemResult{r.Full, r.Fixed} {
 		if res.FirstError != "" {
 			p("  first error: %s", res.FirstError)
@@ -121,6 +129,19 @@ func (r *Report) Print(w io.Writer) {
 		}
 		p("  %-62s want %-8s got %-28s %s", t.Name, t.Want, t.Got, verdict)
 	}
+}
+
+// printTail prints where a phase's time went.
+func printTail(p func(string, ...any), t *Tail) {
+	if t == nil {
+		return
+	}
+	if l := t.Server; l != nil {
+		p("  in the redeemer %8s                 p50 %s  p90 %s  p99 %s  max %s  (handler: verify, spend, answer)",
+			"", round(l.P50), round(l.P90), round(l.P99), round(l.Max))
+	}
+	p("  Go runtime      %d GC cycles (pauses p99 %s, max %s; %.0f%% of CPU), goroutines waiting for a core p99 %s, max %s; load average %.2f",
+		t.GCCycles, round(t.GCPauseP99), round(t.GCPauseMax), 100*t.GCCPU, round(t.SchedP99), round(t.SchedMax), t.Load1)
 }
 
 // round shortens a duration for reading.

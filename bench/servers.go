@@ -27,6 +27,7 @@ type servers struct {
 	issuerURL, redeemerURL string
 	km                     *keys.Manager
 	dbURL                  string
+	timer                  *handlerTimer // the redeemer's handler time
 	stop                   func() error
 }
 
@@ -102,7 +103,8 @@ func startServers(ctx context.Context, cfg Config, dbURL string) (_ *servers, er
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return httpx.Serve(gctx, issLn, iss.Handler(), httpx.DefaultTimeouts, logger) })
-	g.Go(func() error { return httpx.Serve(gctx, redLn, e, httpx.StreamingTimeouts, logger) })
+	timer := &handlerTimer{next: e}
+	g.Go(func() error { return httpx.Serve(gctx, redLn, timer, httpx.StreamingTimeouts, logger) })
 	g.Go(func() error { return red.Run(gctx) })
 	cleanups = append(cleanups, func() { cancel(); _ = g.Wait() })
 
@@ -115,7 +117,7 @@ func startServers(ctx context.Context, cfg Config, dbURL string) (_ *servers, er
 		time.Sleep(20 * time.Millisecond)
 	}
 	return &servers{
-		issuerURL: issURL, redeemerURL: redURL, km: km, dbURL: dbURL,
+		issuerURL: issURL, redeemerURL: redURL, km: km, dbURL: dbURL, timer: timer,
 		stop: func() error {
 			cancel()
 			err := g.Wait()
