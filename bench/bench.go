@@ -23,11 +23,13 @@ func startTail(srv *servers) func() *Tail {
 	before := readRuntime()
 	if srv != nil {
 		srv.timer.start()
+		srv.spends.start()
 	}
 	return func() *Tail {
 		t := tailSince(before)
 		if srv != nil {
 			t.Server = srv.timer.stop()
+			t.Spend = srv.spends.stop()
 		}
 		return &t
 	}

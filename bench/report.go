@@ -140,6 +140,10 @@ func printTail(p func(string, ...any), t *Tail) {
 		p("  in the redeemer %8s                 p50 %s  p90 %s  p99 %s  max %s  (handler: verify, spend, answer)",
 			"", round(l.P50), round(l.P90), round(l.P99), round(l.Max))
 	}
+	if l := t.Spend; l != nil {
+		p("  of which spend  %8s                 p50 %s  p90 %s  p99 %s  max %s  (store.Spend: group commit, INSERT, durable commit)",
+			"", round(l.P50), round(l.P90), round(l.P99), round(l.Max))
+	}
 	p("  Go runtime      %d GC cycles (pauses p99 %s, max %s; %.0f%% of CPU), goroutines waiting for a core p99 %s, max %s; load average %.2f",
 		t.GCCycles, round(t.GCPauseP99), round(t.GCPauseMax), 100*t.GCCPU, round(t.SchedP99), round(t.SchedMax), t.Load1)
 }

@@ -28,6 +28,7 @@ type servers struct {
 	km                     *keys.Manager
 	dbURL                  string
 	timer                  *handlerTimer // the redeemer's handler time
+	spends                 *durations    // the redeemer's store.Spend time
 	stop                   func() error
 }
 
@@ -93,7 +94,9 @@ func startServers(ctx context.Context, cfg Config, dbURL string) (_ *servers, er
 	if err := iss.SeedPlans(ctx, issuer.DevPlans()); err != nil {
 		return nil, fmt.Errorf("bench: seed plans: %w", err)
 	}
-	red, err := redeemer.New(redeemer.Config{IssuerURL: issURL, Origins: []string{redLn.Addr().String()}}, redStore, logger, time.Now)
+	spends := &durations{}
+	red, err := redeemer.New(redeemer.Config{IssuerURL: issURL, Origins: []string{redLn.Addr().String()}},
+		timedStore{Store: redStore, rec: spends}, logger, time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +120,7 @@ func startServers(ctx context.Context, cfg Config, dbURL string) (_ *servers, er
 		time.Sleep(20 * time.Millisecond)
 	}
 	return &servers{
-		issuerURL: issURL, redeemerURL: redURL, km: km, dbURL: dbURL, timer: timer,
+		issuerURL: issURL, redeemerURL: redURL, km: km, dbURL: dbURL, timer: timer, spends: spends,
 		stop: func() error {
 			cancel()
 			err := g.Wait()

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/store"
+	"github.com/blindpass/blindpass/internal/store/postgres"
 )
 
 // Tail says where a redemption phase's slow requests spent their time, to
@@ -23,6 +27,9 @@ type Tail struct {
 	// Server is the time the redeemer's handler took, from the request read
 	// to the answer written (servers in this process only).
 	Server *Latency `json:"server,omitempty"`
+	// Spend is the time of the redeemer's store.Spend calls within it: the
+	// group commit's queueing, the INSERT and the durable commit.
+	Spend *Latency `json:"spend,omitempty"`
 	// GCCycles is how many GC cycles ran during the phase, GCPauseP99 and
 	// GCPauseMax their stop-the-world pauses, GCCPU the share of this
 	// process's CPU time the GC took.
@@ -133,13 +140,61 @@ func loadAverage() float64 {
 	return v
 }
 
+// durations records durations while on.
+type durations struct {
+	on atomic.Bool
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (r *durations) add(d time.Duration) {
+	r.mu.Lock()
+	r.d = append(r.d, d)
+	r.mu.Unlock()
+}
+
+// start begins recording, dropping what was recorded before.
+func (r *durations) start() {
+	r.mu.Lock()
+	r.d = r.d[:0]
+	r.mu.Unlock()
+	r.on.Store(true)
+}
+
+// stop ends recording and summarises it.
+func (r *durations) stop() *Latency {
+	r.on.Store(false)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.d) == 0 {
+		return nil
+	}
+	l := summarize(r.d)
+	return &l
+}
+
+// timedStore is the redeemer's Postgres store with its Spend calls timed
+// while on; every other method is the store's own.
+type timedStore struct {
+	*postgres.Store
+	rec *durations
+}
+
+func (s timedStore) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.SpentToken, error) {
+	if !s.rec.on.Load() {
+		return s.Store.Spend(ctx, tokens)
+	}
+	start := time.Now()
+	spent, err := s.Store.Spend(ctx, tokens)
+	s.rec.add(time.Since(start))
+	return spent, err
+}
+
 // handlerTimer wraps the in-process redeemer's handler and, while on,
 // records how long each request took in it.
 type handlerTimer struct {
 	next http.Handler
-	on   atomic.Bool
-	mu   sync.Mutex
-	d    []time.Duration
+	durations
 }
 
 func (h *handlerTimer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -149,28 +204,5 @@ func (h *handlerTimer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	h.next.ServeHTTP(w, r)
-	d := time.Since(start)
-	h.mu.Lock()
-	h.d = append(h.d, d)
-	h.mu.Unlock()
-}
-
-// start begins recording, dropping what was recorded before.
-func (h *handlerTimer) start() {
-	h.mu.Lock()
-	h.d = h.d[:0]
-	h.mu.Unlock()
-	h.on.Store(true)
-}
-
-// stop ends recording and summarises it.
-func (h *handlerTimer) stop() *Latency {
-	h.on.Store(false)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.d) == 0 {
-		return nil
-	}
-	l := summarize(h.d)
-	return &l
+	h.add(time.Since(start))
 }
