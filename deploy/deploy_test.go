@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -495,5 +496,63 @@ func TestCaddyfile(t *testing.T) {
 	}
 	if regexp.MustCompile(`(?m)^\s*log\s*\{?\s*$`).MatchString(s) || strings.Contains(s, "output file") {
 		t.Error("Caddyfile writes an access log")
+	}
+}
+
+// TestCaddyConsoleAllowList: the console's allow-list, as shipped (the
+// Caddyfile's default and the compose file's), lets in no address that an
+// outside client can appear with behind Docker: the private ranges Docker
+// takes its networks from (behind its userland proxy, and for IPv6
+// clients, every client appears as the network's gateway), nor everything.
+// Issue 15 (suspected item, confirmed): it listed 172.16.0.0/12, 10.0.0.0/8
+// and 192.168.0.0/16; this test fails on that file.
+func TestCaddyConsoleAllowList(t *testing.T) {
+	b, err := os.ReadFile("Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*@outside not remote_ip (.+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("the console's site has no `@outside not remote_ip …` allow-list")
+	}
+	args := strings.TrimSpace(string(m[1]))
+	var lists [][]string
+	if env := regexp.MustCompile(`^\{\$ADMIN_ALLOW:([^}]*)\}$`).FindStringSubmatch(args); env != nil {
+		lists = append(lists, strings.Fields(env[1]))
+		c, err := os.ReadFile("docker-compose.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dm := regexp.MustCompile(`ADMIN_ALLOW: \$\{ADMIN_ALLOW:-([^}]*)\}`).FindSubmatch(c)
+		if dm == nil {
+			t.Fatal("docker-compose.yaml does not pass ADMIN_ALLOW to the proxy")
+		}
+		lists = append(lists, strings.Fields(string(dm[1])))
+	} else {
+		lists = append(lists, strings.Fields(args))
+	}
+	docker := []netip.Prefix{
+		netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
+		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"),
+	}
+	for _, list := range lists {
+		if len(list) == 0 {
+			t.Error("an empty allow-list: `not remote_ip` with no range")
+		}
+		for _, a := range list {
+			p, err := netip.ParsePrefix(a)
+			if err != nil {
+				t.Errorf("allow-list entry %q: %v", a, err)
+				continue
+			}
+			for _, d := range docker {
+				if p.Overlaps(d) {
+					t.Errorf("the console's default allow-list has %s, which overlaps Docker's %s", p, d)
+				}
+			}
+			if p.Bits() == 0 {
+				t.Errorf("the console's default allow-list has %s: everyone", p)
+			}
+		}
 	}
 }
