@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -39,6 +40,25 @@ func openDatabase(ctx context.Context, db config.Database, file string) (st role
 		return nil, nil, fmt.Errorf("open embedded store in %s: %w", db.DataDir, err)
 	}
 	return lite, nil, nil
+}
+
+// openRedeemerDatabase is openDatabase for the redeemer, which must start
+// while Postgres is down (a restart of both, a failover): it then starts
+// alive but not ready (/readyz names the database, spends answer 503) and
+// its pool connects when the database is back. A refusal by the database
+// (wrong password, unknown database) still stops the start.
+func openRedeemerDatabase(ctx context.Context, db config.Database, logger *slog.Logger) (roleStore, *pgxpool.Pool, error) {
+	if db.URL == "" {
+		return openDatabase(ctx, db, "redeemer.db")
+	}
+	pg, err := postgres.OpenWaiting(ctx, db.URL)
+	if pg == nil {
+		return nil, nil, fmt.Errorf("open %s: %w", redactURL(db.URL), err)
+	}
+	if err != nil {
+		logger.Warn("database unreachable at start: not ready until it answers", "database", redactURL(db.URL), "error", err.Error())
+	}
+	return pg, pg.Pool(), nil
 }
 
 // describeDatabase says where state lives, without credentials.

@@ -2,15 +2,23 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	neturl "net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blindpass/blindpass/internal/config"
 	"github.com/blindpass/blindpass/internal/pgtest"
 	"github.com/blindpass/blindpass/internal/store/postgres"
 	"github.com/blindpass/blindpass/issuer/keys"
+	"github.com/blindpass/blindpass/protocol"
 )
 
 // TestReadinessFollowsTheDatabase stops and restarts a private Postgres
@@ -115,4 +123,64 @@ func TestAdminRole(t *testing.T) {
 		t.Errorf("no request metrics for /login:\n%s", text)
 	}
 	checkLabels(t, "admin", text, []string{"ordSECRET", "127.0.0.1"})
+}
+
+// TestRedeemerStartsWithDatabaseDown: a redeemer started while Postgres is
+// down starts alive and not ready (naming the database) instead of exiting,
+// and becomes ready once the database answers, without a restart. A wrong
+// password still stops the start. Issue 15 (suspected item, confirmed):
+// newRedeemerRole failed at once; this test fails without the fix.
+func TestRedeemerStartsWithDatabaseDown(t *testing.T) {
+	ctx := context.Background()
+	cluster := pgtest.Start(t)
+	dbURL := cluster.CreateDatabase(t, "blindpass")
+	pg, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pg.Close()
+
+	sk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := json.Marshal(protocol.Directory{IssuerRequestURI: "https://issuer.example/v1/token-request",
+		TokenKeys: []protocol.DirectoryKey{protocol.NewDirectoryKey(protocol.MarshalPublicKey(&sk.PublicKey), 0, 0)}})
+	iss := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", protocol.MediaTypeDirectory)
+		w.Write(dir)
+	}))
+	defer iss.Close()
+
+	cfg := func(url string) *config.Redeemer {
+		return &config.Redeemer{Server: loopback(), IssuerURL: iss.URL, IssuerName: "issuer.example", Origins: []string{"chat.example"},
+			RefreshInterval: 2 * time.Second, Database: config.Database{URL: url}}
+	}
+	cluster.Stop(t, "fast")
+	r, err := newRedeemerRole(ctx, cfg(dbURL), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("redeemer started with the database down: %v", err)
+	}
+	url, _ := running(t, r)
+	if status, body := get(t, url+"/readyz"); status != 503 || !strings.Contains(body, `"database":"failing"`) {
+		t.Errorf("database down: /readyz = %d %s", status, body)
+	}
+	if status, _ := get(t, url+"/healthz"); status != 200 {
+		t.Errorf("database down: /healthz = %d", status)
+	}
+	cluster.Up(t)
+	eventually(t, "/readyz once the database is up", func() bool {
+		status, _ := get(t, url+"/readyz")
+		return status == 200
+	})
+
+	// A refusal by the database is a configuration error: no waiting.
+	u, _ := neturl.Parse(dbURL)
+	u.User = neturl.UserPassword("nobody", "wrong")
+	if _, err := newRedeemerRole(ctx, cfg(u.String()), slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("a redeemer started with a role the database refuses")
+	}
 }

@@ -26,7 +26,7 @@ func newRedeemerRole(ctx context.Context, cfg *config.Redeemer, logger *slog.Log
 			r.close()
 		}
 	}()
-	st, pool, err := openDatabase(ctx, cfg.Database, "redeemer.db")
+	st, pool, err := openRedeemerDatabase(ctx, cfg.Database, logger)
 	if err != nil {
 		return nil, err
 	}

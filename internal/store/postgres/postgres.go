@@ -8,6 +8,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -60,6 +61,46 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	s.spends = newSpendBatcher(s, spendFlushers, spendBatchMax)
 	return s, nil
+}
+
+// OpenWaiting is Open for a process that must start while the database is
+// down (the redeemer: alive, not ready, serving 503 until it answers). When
+// the database cannot be reached it still returns the store, whose pool
+// connects once the database is back, together with the error (wrapping
+// store.ErrUnavailable). Errors the database itself gives at connection
+// (a wrong password, an unknown database, a missing role) and a bad URL
+// return no store: they will not heal by waiting.
+func OpenWaiting(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse database URL: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns()
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, wrap("postgres: open", err)
+	}
+	s := &Store{pool: pool}
+	s.spends = newSpendBatcher(s, spendFlushers, spendBatchMax)
+	if err := s.Ping(ctx); err != nil {
+		if !errors.Is(err, store.ErrUnavailable) || !transientAtConnect(err) {
+			s.Close()
+			return nil, err
+		}
+		return s, err
+	}
+	return s, nil
+}
+
+// transientAtConnect: no answer from the server, or one that says to come
+// back later (57P03 "the database system is starting up", 57P01 shutting
+// down, 53300 too many connections), as opposed to a refusal (class 28
+// authentication, 3D unknown database, 42 …) that waiting will not fix.
+func transientAtConnect(err error) bool {
+	code := pgCode(err)
+	return code == "" || strings.HasPrefix(code, "57P") || strings.HasPrefix(code, "53")
 }
 
 // Pool returns the connection pool (for health checks and metrics).
