@@ -15,6 +15,10 @@ const (
 	CheckUpstream Check = "upstream" // a client identifier reached the upstream
 	CheckExposure Check = "exposure" // a secret or a client IP where it must not be
 	CheckAddress  Check = "address"  // one source address connected to both sides
+	// CheckBinding: a request binding outlived its replay window.
+	CheckBinding Check = "binding"
+	// CheckPartition: clients were handed different public values.
+	CheckPartition Check = "partition"
 )
 
 // Finding is one way the attacker found to link or to learn too much.
@@ -35,8 +39,9 @@ func (f Finding) String() string {
 // Attack runs every rule over e and returns what it found, ordered by rule
 // and place. No finding means: no value joins the two sides, every stored
 // redeemer-side time is coarse, the upstream saw no client identifier, no
-// secret or client address is anywhere it must not be, and no source
-// address connected to both sides.
+// secret or client address is anywhere it must not be, no source address
+// connected to both sides, no request binding outlived its window and
+// every client was handed the same public values.
 func Attack(e *Evidence, k Knowledge) []Finding {
 	var out []Finding
 	out = append(out, joins(e, k)...)
@@ -44,6 +49,8 @@ func Attack(e *Evidence, k Knowledge) []Finding {
 	out = append(out, upstreamLeaks(e, k)...)
 	out = append(out, exposures(e, k)...)
 	out = append(out, addressJoins(e, k)...)
+	out = append(out, liveBindings(e)...)
+	out = append(out, partitions(e)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Check != out[j].Check {
 			return out[i].Check < out[j].Check

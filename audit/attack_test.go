@@ -56,7 +56,11 @@ func newWorld() *world {
 		Item{Issuer, "issuer-db", "orders[0].credits_total", int64(100)},
 		Item{Redeemer, "redeemer-db", "spent_tokens[0].key_id", w.keyID},
 		Item{Redeemer, "redeemer-db", "spent_tokens[0].nonce", w.nonce},
-		Item{Redeemer, "redeemer-db", "spent_tokens[0].binding", random(32)},
+		Item{Redeemer, "redeemer-db", "spent_tokens[0].binding", []byte{}}, // erased after its window
+		Item{Redeemer, "redeemer-db", "spent_tokens[0].binding_window", int64(0)},
+		Item{Client, ClientView, "buyer 1 challenge", []byte("the one challenge")},
+		Item{Client, ClientView, "buyer 2 challenge", []byte("the one challenge")},
+		Item{Client, ClientView, "buyer 3 challenge", []byte("the one challenge")},
 		Item{Redeemer, "redeemer-db", "spent_tokens[0].spent_hour", w.hour},
 		Item{Redeemer, "redeemer-db", "redeemer_stats[0].redeemed", int64(4)},
 	)
@@ -198,6 +202,15 @@ func TestAttackFindsPlants(t *testing.T) {
 		}},
 		{"the upstream key outside its header", CheckExposure, "redeemer-log:line 1 msg", func(t *testing.T, w *world, e *Evidence) {
 			w.set(t, e, "redeemer-log:line 1 msg", "calling with sk-upstream")
+		}},
+		{"a request binding kept", CheckBinding, "redeemer-db:spent_tokens[0].binding", func(t *testing.T, w *world, e *Evidence) {
+			w.set(t, e, "redeemer-db:spent_tokens[0].binding", random(32))
+		}},
+		{"a replay window kept", CheckBinding, "redeemer-db:spent_tokens[0].binding_window", func(t *testing.T, w *world, e *Evidence) {
+			w.set(t, e, "redeemer-db:spent_tokens[0].binding_window", int64(5_896_000))
+		}},
+		{"one buyer handed its own challenge", CheckPartition, "client-view:buyer 2 challenge", func(t *testing.T, w *world, e *Evidence) {
+			w.set(t, e, "client-view:buyer 2 challenge", []byte("a challenge naming buyer2.example"))
 		}},
 		{"a client IP in an issuer log", CheckExposure, "issuer-log:line 1 msg", func(t *testing.T, w *world, e *Evidence) {
 			w.set(t, e, "issuer-log:line 1 msg", "from "+w.clientIP+":5123")

@@ -67,6 +67,7 @@ func runAudit(t *testing.T, w *world, perKind int) {
 		return
 	}
 
+	w.waitBindingsErased()
 	ev, know := w.gather(buyers, start, end)
 	t.Logf("evidence items by source: %v", ev.Count())
 	spent := 0
@@ -198,6 +199,14 @@ func (w *world) gather(buyers []*buyer, start, end time.Time) (*audit.Evidence, 
 		// buyers' purchases to their chats: see the address self-check.)
 		w.addConnections(ev)
 		ev.AddLog(audit.Relay, "relay-log", logs["relay"])
+	}
+	// What each buyer was handed, as its client saw it: the same for all,
+	// or the redeemer tagged some (issue 15 item 3).
+	for _, b := range buyers {
+		if b.wwwAuth != "" {
+			ev.Add(audit.Item{Side: audit.Client, Source: audit.ClientView, Where: "buyer " + itoa(b.n) + " challenge", Value: b.ch.TokenChallenge.Marshal()},
+				audit.Item{Side: audit.Client, Source: audit.ClientView, Where: "buyer " + itoa(b.n) + " WWW-Authenticate", Value: b.wwwAuth})
+		}
 	}
 
 	know := audit.Knowledge{
@@ -406,6 +415,18 @@ func selfCheck(t *testing.T, ev *audit.Evidence, know audit.Knowledge, buyers []
 		{"a token in a redeemer log", audit.CheckExposure, func(e *audit.Evidence) *audit.Item {
 			it := redeemLog(e)
 			it.Value = protocol.FormatAuthorization(tok)
+			return it
+		}},
+		{"a request binding kept past its window", audit.CheckBinding, func(e *audit.Evidence) *audit.Item {
+			it := first(e, "redeemer-db", "spent_", ".binding")
+			it.Value = []byte("0123456789abcdef0123456789abcdef")
+			return it
+		}},
+		{"one buyer handed a challenge of its own", audit.CheckPartition, func(e *audit.Evidence) *audit.Item {
+			it := first(e, audit.ClientView, "buyer 3 ", " challenge")
+			ch := buyers[3].ch.TokenChallenge
+			ch.OriginInfo = []string{"buyer3." + auditOrigin}
+			it.Value = ch.Marshal()
 			return it
 		}},
 		{"a buyer's address in an issuer log", audit.CheckExposure, func(e *audit.Evidence) *audit.Item {

@@ -46,8 +46,9 @@ type buyer struct {
 	unspent  []protocol.Token
 	prompts  []string
 
-	ch  protocol.Challenge
-	pub *rsa.PublicKey
+	ch      protocol.Challenge
+	wwwAuth string // the WWW-Authenticate value the redeemer handed this buyer
+	pub     *rsa.PublicKey
 }
 
 // newBuyer makes buyer n of the given kind (voucher buyers get code).
@@ -131,6 +132,7 @@ func (b *buyer) challenge() {
 		t.Fatalf("WWW-Authenticate: %v", err)
 	}
 	b.ch = cs[0]
+	b.wwwAuth = resp.Header.Get("WWW-Authenticate")
 	b.pub = issuerKey(t, b.w.issuerURL, b.ch)
 }
 

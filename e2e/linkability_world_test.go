@@ -37,6 +37,9 @@ const (
 	auditIssuerName = "issuer.audit.test"
 	auditOrigin     = "chat.audit.test"
 	auditOperator   = "operator"
+	// auditReplayWindow is short so that the run outlives the bindings:
+	// the attacker must find none left in the redeemer's database.
+	auditReplayWindow = 2 * time.Second
 )
 
 // worldSecrets are the deployment's secrets, as written to its files.
@@ -175,6 +178,7 @@ metrics_addr: %s
 issuer_url: %s
 issuer_name: %s
 origins: [%s]
+replay_window: %s
 stats_token_file: %s
 database:
   url_file: %s
@@ -188,7 +192,7 @@ gateway:
     - {id: blindpass-max, upstream: provider, upstream_model: gpt-audit-max, cost: 2}
 %slog:
   format: json
-`, redeemerAddr, redeemerMetrics, w.issuerURL, auditIssuerName, auditOrigin, w.path("stats_token"),
+`, redeemerAddr, redeemerMetrics, w.issuerURL, auditIssuerName, auditOrigin, auditReplayWindow, w.path("stats_token"),
 		w.path("redeemer_db"), w.upstreamBase, w.path("upstream_key"), redeemerOHTTP))
 
 	w.issuer = startProcess(w.t, []string{"STRIPE_API_BASE=" + w.stripe.URL()}, "issuer", "--config", w.path("issuer.yaml"))
@@ -375,4 +379,33 @@ func (w *world) logs() map[string][]byte {
 		out["relay"] = []byte(w.relay.out.String())
 	}
 	return out
+}
+
+// waitBindingsErased waits, as an operator would wait for a backup, until
+// the redeemers have erased every request binding (two replay windows and
+// a sweep after the last spend), up to a bound.
+func (w *world) waitBindingsErased() {
+	t := w.t
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, w.redeemerDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(10 * auditReplayWindow)
+	for {
+		var live int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM spent_tokens WHERE binding <> ''::bytea OR binding_window <> 0`).Scan(&live); err != nil {
+			t.Fatal(err)
+		}
+		if live == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Logf("%d bindings still stored %s after the run; the attacker will see them", live, 10*auditReplayWindow)
+			return
+		}
+		time.Sleep(auditReplayWindow / 4)
+	}
 }
