@@ -217,12 +217,9 @@ func TestOpenAISDK(t *testing.T) {
 	}{
 		{mode: "200", spent: 1, calls: 1, message: "Hello from the upstream"},
 		{mode: "400", spent: 1, calls: 1, class: "BadRequestError", status: 400, message: "400 upstream says 400"},
-		// 408 and 409 are relayed as answers (paid once): the SDK's retries
-		// carry the same tokens and are replays. (The gateway's change that
-		// undoes them, as it does 429 and 5xx, makes these 0 spent.)
-		{mode: "408", spent: 1, calls: 3, class: "APIError", status: 408, message: "408 upstream says 408"},
-		{mode: "409", spent: 1, calls: 3, class: "ConflictError", status: 409, message: "409 upstream says 409"},
-		{mode: "429", spent: 0, calls: 3, class: "InternalServerError", status: 503, message: "try again later"},
+		{mode: "408", spent: 0, calls: 3, class: "InternalServerError", status: 504, message: "HTTP 408"},
+		{mode: "409", spent: 0, calls: 3, class: "InternalServerError", status: 503, message: "HTTP 409"},
+		{mode: "429", spent: 0, calls: 3, class: "InternalServerError", status: 503, message: "HTTP 429"},
 		{mode: "500", spent: 0, calls: 3, class: "InternalServerError", status: 502, message: "answered 500"},
 		{mode: "body cut off", spent: 1, calls: 3, class: "InternalServerError", status: 502, message: "broke off"},
 		{mode: "first byte after the SDK's timeout", timeoutMs: sdkTimeout, spent: 1, calls: 3, class: "APIConnectionTimeoutError", message: "timed out"},
