@@ -1,0 +1,186 @@
+import { Token } from '@cloudflare/privacypass-ts';
+import { type Challenge } from './challenge.js';
+import { type Directory, type DirectoryKey } from './directory.js';
+import { ProblemError } from './errors.js';
+import type { Wallet, WalletOrder, WalletToken } from './wallet.js';
+/** A plan the issuer sells. */
+export interface Plan {
+    id: string;
+    name: string;
+    kind: string;
+    tokens: number;
+    /** Minor units. */
+    price: number;
+    currency: string;
+}
+/** A model of the redeemer's gateway and its cost in tokens per request (0 = free). */
+export interface Model {
+    id: string;
+    cost: number;
+}
+/** GET /v1/orders/current. */
+export interface OrderStatus {
+    order_id: string;
+    plan: string;
+    status: 'pending' | 'paid' | 'frozen' | 'refunded' | 'expired' | string;
+    credits_total: number;
+    credits_issued: number;
+    credits_remaining: number;
+}
+/** Progress of a token fetch: tokens stored so far of total for one order. */
+export interface FetchProgress {
+    order: WalletOrder;
+    done: number;
+    total: number;
+}
+export interface ClientOptions {
+    issuerURL: string;
+    redeemerURL: string;
+    wallet: Wallet;
+    /** fetch to use (default: globalThis.fetch). */
+    fetch?: typeof fetch;
+    /** Token requests per issuance request (default 20). */
+    batchSize?: number;
+    /** How long tokens without a clear answer may be retried with the same request (default 5 minutes, the redeemer's replay window). */
+    replayWindowMs?: number;
+    /** Tokens whose key stops redeeming this soon are not spent (default 2 minutes). */
+    expiryMarginMs?: number;
+    /** Refill when fewer tokens than this remain (default 10; 0 turns automatic refills off). */
+    refillBelow?: number;
+    /** Random delay before an automatic refill, in milliseconds (default 5 s to 60 s). */
+    refillDelayMs?: [number, number];
+    /** Told about every automatic refill's progress and end. */
+    onRefill?: (e: {
+        progress?: FetchProgress;
+        stored?: number;
+        error?: unknown;
+    }) => void;
+    now?: () => number;
+}
+/** What fetch/spend did with the tokens of a request. */
+export type TokensOutcome = 'spent' | 'replayed' | 'returned' | 'held' | 'dropped' | 'none';
+/** A spend's answer and what happened to its tokens. */
+export interface SpendResult {
+    response: Response;
+    outcome: TokensOutcome;
+    /** requestKey of the request (method, URL, body). */
+    request: string;
+}
+export interface SpendOptions {
+    /** Tokens to attach (the model's cost). */
+    cost: number;
+    signal?: AbortSignal;
+}
+/** The key an exact retry shares: method, absolute URL and SHA-256 of the body. */
+export declare function requestKey(method: string, url: string, body: string | Uint8Array | undefined): Promise<string>;
+/** Authorization value carrying tokens (base64url, padded), several comma-separated. */
+export declare function formatAuthorization(tokens: Uint8Array[]): string;
+interface Problem {
+    status: number;
+    type: string;
+    code: string;
+    detail: string;
+    tokensConsumed?: boolean | 'unknown' | 'replayed';
+}
+/** Reads an RFC 9457 problem or an OpenAI error body (without consuming the caller's response). */
+export declare function readProblem(resp: Response): Promise<Problem>;
+/** Turns an error answer into a typed error with a hint for a person. */
+export declare function problemError(resp: Response): Promise<ProblemError>;
+export declare class BlindpassClient {
+    readonly issuerURL: string;
+    readonly redeemerURL: string;
+    readonly wallet: Wallet;
+    private readonly opts;
+    private readonly f;
+    private dir?;
+    private chal?;
+    private refillTimer?;
+    private refilling?;
+    private readonly spentTokens;
+    constructor(opts: ClientOptions);
+    private now;
+    private issuerFetch;
+    private redeemerFetch;
+    /** The issuer's checked directory (cached for 5 minutes). */
+    directory(force?: boolean): Promise<Directory>;
+    /** The plans on sale. */
+    plans(): Promise<Plan[]>;
+    /**
+     * Creates an order for plan with a fresh 32-byte secret (only its hash is
+     * sent) and stores the order in the wallet before returning, so the page
+     * may leave for the checkout. Not retried: a lost answer may have made the
+     * order; start again with a new secret.
+     */
+    createOrder(plan: string): Promise<{
+        order: WalletOrder;
+        checkoutURL: string;
+    }>;
+    /** Asks the issuer about an order (its secret goes only to the issuer, as a Bearer credential). */
+    orderStatus(order: WalletOrder): Promise<OrderStatus>;
+    /** Polls until the order is paid (default every 2 s). An order that ends unpaid throws. */
+    waitPaid(order: WalletOrder, o?: {
+        intervalMs?: number;
+        signal?: AbortSignal;
+        onStatus?: (s: OrderStatus) => void;
+    }): Promise<OrderStatus>;
+    /**
+     * Turns the remaining credit of order into tokens for the redeemer's
+     * challenge, in generic batches of batchSize, storing each batch before the
+     * next; onProgress sees every stored batch. Returns how many were stored.
+     */
+    fetchTokens(order: WalletOrder, o?: {
+        onProgress?: (p: FetchProgress) => void;
+        count?: number;
+    }): Promise<number>;
+    /** Turns the remaining credit of every order of this issuer into tokens. */
+    refill(onProgress?: (p: FetchProgress) => void): Promise<number>;
+    /**
+     * Schedules a refill after a random delay when fewer than refillBelow
+     * tokens remain (the privacy habit of the CLI: whole batches ahead of
+     * need, fetched at a time unrelated to a spend).
+     */
+    maybeRefill(): Promise<boolean>;
+    /**
+     * Learns the redeemer's challenge (POST /v1/redeem without a token answers
+     * 401 with it) and checks its key against the issuer's directory.
+     */
+    challenge(): Promise<Challenge>;
+    /** Usable tokens for this redeemer (all tokens before its challenge is known). */
+    balance(): Promise<number>;
+    /** The gateway's models and their costs. */
+    models(): Promise<Model[]>;
+    /**
+     * Sends a request to the redeemer paying cost tokens, like fetch. The
+     * body must be a string (it is hashed to recognise an exact retry).
+     *
+     * Tokens held for exactly this request (an earlier attempt got no clear
+     * answer) are sent again; otherwise fresh ones are drawn at random. After
+     * the answer, Blindpass-Tokens-Consumed (or the error body's
+     * tokens_consumed) decides: false puts them back in the wallet, true and
+     * replayed spend them, unknown holds them for an exact retry only. A
+     * network error is retried once with the exact same request; with still no
+     * answer the tokens are held for an exact retry (RedeemerUnreachableError).
+     */
+    spend(path: string, init: RequestInit & {
+        body?: string;
+    }, o: SpendOptions): Promise<SpendResult>;
+    private settle;
+    /** fetch() against the redeemer paying cost tokens; see spend. */
+    fetch(path: string, init?: RequestInit & {
+        body?: string;
+    }, cost?: number): Promise<Response>;
+    /**
+     * Sends an OpenAI chat completion request with stream: true, paying cost
+     * tokens, and calls onDelta with each piece of the answer; returns the
+     * whole answer. A cut stream holds the tokens for an exact retry (call
+     * chat again with the same body) and throws StreamCutError.
+     */
+    chat(body: Record<string, unknown>, o: SpendOptions & {
+        onDelta?: (text: string) => void;
+    }): Promise<string>;
+}
+/** The wallet record of a finalized token. */
+export declare function walletToken(t: Token, key: DirectoryKey, chal: Challenge): WalletToken;
+/** Parses a wallet token's bytes with privacypass-ts. */
+export declare function parseWalletToken(w: WalletToken): Token;
+export {};

@@ -1,0 +1,103 @@
+import { type LockRunner } from './lock.js';
+/** The wallet file format version this package reads and writes. */
+export declare const WALLET_VERSION = 1;
+/** One unspent token, exactly as in the wallet file. */
+export interface WalletToken {
+    issuer_name: string;
+    /** Standard base64 of the 32-byte token_key_id. */
+    token_key_id: string;
+    /** RFC 3339; absent: unknown. */
+    redeem_until?: string;
+    /** Standard base64 of the RFC 9577 token. */
+    token: string;
+    /** Standard base64 of SHA-256(TokenChallenge). */
+    challenge_digest: string;
+    origin_info?: string[];
+}
+/** One order, exactly as in the wallet file. `secret` is the bearer credential for the issuer only. */
+export interface WalletOrder {
+    issuer_url: string;
+    order_id?: string;
+    secret: string;
+    voucher?: boolean;
+    plan?: string;
+    /** RFC 3339. */
+    created: string;
+    exhausted?: boolean;
+}
+export interface WalletSettings {
+    issuer_url?: string;
+    redeemer_url?: string;
+}
+/** The wallet file (`blindpass wallet export --plain`). */
+export interface WalletFile {
+    version: number;
+    orders: WalletOrder[];
+    tokens: WalletToken[];
+    settings?: WalletSettings;
+}
+/** Tokens whose request got no clear answer: they may go out again only with that exact request. */
+export interface HeldTokens {
+    /** requestKey() of the request. */
+    request: string;
+    tokens: WalletToken[];
+    /** Unix milliseconds after which they are dropped (the redeemer's replay window). */
+    until: number;
+}
+export interface WalletOptions {
+    /** IndexedDB database name (default "blindpass-wallet"). */
+    name?: string;
+    /** Lock implementation (default: the Web Locks API). */
+    locks?: LockRunner;
+}
+/** Parses a wallet file (the format of `blindpass wallet export --plain`). */
+export declare function parseWalletFile(text: string): WalletFile;
+/** A Blindpass wallet in this origin's IndexedDB. */
+export declare class Wallet {
+    private readonly db;
+    private readonly locks;
+    private constructor();
+    static open(opts?: WalletOptions): Promise<Wallet>;
+    close(): void;
+    /** Runs fn holding the wallet lock of this origin (all tabs). */
+    withLock<T>(fn: () => Promise<T>): Promise<T>;
+    /** Adds tokens not held yet; returns how many were new. */
+    put(tokens: WalletToken[]): Promise<number>;
+    /**
+     * Hands out count tokens made for the challenge with this digest (standard
+     * base64), drawn at random among those still redeemable at validAtMs, and
+     * removes them from the wallet, all in one transaction under the lock.
+     * With fewer than count available nothing is taken (tokens is empty) and
+     * available says how many there are.
+     */
+    take(count: number, digestB64: string, validAtMs: number): Promise<{
+        tokens: WalletToken[];
+        available: number;
+    }>;
+    /** Counts tokens still redeemable at validAtMs, for one challenge digest or all. */
+    balance(digestB64?: string, validAtMs?: number): Promise<number>;
+    /** Drops tokens whose key stopped redeeming before nowMs; returns how many. */
+    dropExpired(nowMs?: number): Promise<number>;
+    /** Stores o, or fills in what the stored order with the same issuer and secret lacks. Returns whether it was new. */
+    addOrder(o: WalletOrder): Promise<boolean>;
+    orders(): Promise<WalletOrder[]>;
+    settings(): Promise<WalletSettings>;
+    setSettings(s: WalletSettings): Promise<void>;
+    /** Keeps tokens of a request without a clear answer for an exact retry until untilMs. */
+    hold(request: string, tokens: WalletToken[], untilMs: number): Promise<void>;
+    /** Takes the tokens held for exactly this request, if still inside their window. */
+    takeHeld(request: string, nowMs?: number): Promise<WalletToken[] | undefined>;
+    /** Requests with tokens held for an exact retry (expired ones are dropped). */
+    held(nowMs?: number): Promise<HeldTokens[]>;
+    /**
+     * The whole wallet in the format of `blindpass wallet export --plain`.
+     * The tokens stay here too: spend them from one place only.
+     */
+    exportFile(): Promise<WalletFile>;
+    exportJSON(): Promise<string>;
+    /** Merges a wallet file into this wallet; returns what was new. This wallet's settings stay. */
+    importJSON(text: string): Promise<{
+        orders: number;
+        tokens: number;
+    }>;
+}

@@ -1,0 +1,148 @@
+// The spending rules against a scripted redeemer: the test asserts what the
+// client sent (which tokens, which request) and what it did with the tokens
+// after each kind of answer.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Token, TOKEN_TYPES } from '@cloudflare/privacypass-ts';
+
+import { BlindpassClient, fromBase64, NoTokensError, RedeemerUnreachableError, StreamCutError, toBase64, toBase64URL } from '../dist/index.js';
+import { freshWallet, makeIssuer } from './helpers.mjs';
+
+const ISSUER = 'http://127.0.0.1:8700';
+const REDEEMER = 'http://127.0.0.1:8701';
+
+async function setup(count = 4) {
+  const iss = await makeIssuer();
+  const wallet = await freshWallet();
+  await wallet.put(await iss.tokens(count));
+  const sent = [];
+  let answer = () => new Response('{}', { status: 200 });
+  let down = false;
+  const wwwAuth = `PrivateToken challenge="${toBase64URL(iss.chal.raw)}", token-key="${toBase64URL(iss.spki)}"`;
+  const fetch = async (url, init = {}) => {
+    if (down) throw new TypeError('Failed to fetch');
+    const u = new URL(url);
+    if (u.pathname === '/.well-known/private-token-issuer-directory') {
+      return Response.json({ 'issuer-request-uri': '/v1/token-request', 'token-keys': [{ 'token-type': 2, 'token-key': toBase64URL(iss.spki, false) }] });
+    }
+    if (u.pathname === '/v1/redeem') return new Response(null, { status: 401, headers: { 'WWW-Authenticate': wwwAuth } });
+    const auth = new Headers(init.headers).get('Authorization');
+    // The Blindpass form (README, API): one PrivateToken scheme, one token= parameter per token.
+    assert.match(auth, /^PrivateToken token="[A-Za-z0-9_=-]+"(, token="[A-Za-z0-9_=-]+")*$/);
+    const tokens = [...auth.matchAll(/token="([^"]+)"/g)].map((m) =>
+      toBase64(Token.deserialize(TOKEN_TYPES.BLIND_RSA, fromBase64(m[1])).serialize()));
+    sent.push({ url, body: init.body, tokens, credentials: init.credentials });
+    return answer(sent.length);
+  };
+  const client = new BlindpassClient({ issuerURL: ISSUER, redeemerURL: REDEEMER, wallet, fetch, refillBelow: 0 });
+  return {
+    iss, wallet, client, sent,
+    answer: (f) => { answer = f; },
+    setDown: (d) => { down = d; },
+  };
+}
+
+const body = JSON.stringify({ model: 'blindpass-pro', messages: [{ role: 'user', content: 'hi' }] });
+const post = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body };
+
+test('consumed true spends, false gives back, no cookies are sent', async () => {
+  const s = await setup(4);
+  s.answer(() => new Response('{}', { headers: { 'Blindpass-Tokens-Consumed': 'true' } }));
+  const r = await s.client.spend('/v1/chat/completions', post, { cost: 2 });
+  assert.equal(r.outcome, 'spent');
+  assert.equal(s.sent[0].tokens.length, 2);
+  assert.equal(s.sent[0].credentials, 'omit');
+  assert.equal(await s.client.balance(), 2);
+
+  s.answer(() => Response.json({ error: { message: 'upstream failed', type: 'upstream_failed', code: 'upstream_failed', tokens_consumed: false } },
+    { status: 502, headers: { 'Blindpass-Tokens-Consumed': 'false' } }));
+  const r2 = await s.client.spend('/v1/chat/completions', post, { cost: 2 });
+  assert.equal(r2.outcome, 'returned');
+  assert.equal(await s.client.balance(), 2, 'the two tokens are back');
+
+  // The OpenAI body alone (no header) also gives them back.
+  s.answer(() => Response.json({ error: { message: 'x', code: 'upstream_busy', tokens_consumed: false } }, { status: 503 }));
+  assert.equal((await s.client.spend('/v1/chat/completions', post, { cost: 1 })).outcome, 'returned');
+  assert.equal(await s.client.balance(), 2);
+});
+
+test('already spent drops the tokens; no tokens gives a typed error', async () => {
+  const s = await setup(1);
+  s.answer(() => Response.json({ error: { message: 'spent', code: 'token_already_spent', tokens_consumed: true } }, { status: 409 }));
+  assert.equal((await s.client.spend('/v1/chat/completions', post, { cost: 1 })).outcome, 'spent');
+  await assert.rejects(s.client.spend('/v1/chat/completions', post, { cost: 1 }), (e) => e instanceof NoTokensError && e.need === 1 && e.have === 0 && /Buy/.test(e.hint));
+});
+
+test('unknown holds the tokens for the exact same request only', async () => {
+  const s = await setup(4);
+  s.answer(() => Response.json({ error: { message: 'store failed', code: 'store_unavailable', tokens_consumed: 'unknown' } },
+    { status: 503, headers: { 'Blindpass-Tokens-Consumed': 'unknown' } }));
+  assert.equal((await s.client.spend('/v1/chat/completions', post, { cost: 2 })).outcome, 'held');
+  assert.equal(await s.client.balance(), 2, 'held tokens are out of the balance');
+
+  // Another request gets other tokens.
+  s.answer(() => new Response('{}', { headers: { 'Blindpass-Tokens-Consumed': 'true' } }));
+  const other = { ...post, body: body.replace('hi', 'something else') };
+  await s.client.spend('/v1/chat/completions', other, { cost: 1 });
+  assert.equal(s.sent[1].tokens.filter((t) => s.sent[0].tokens.includes(t)).length, 0, 'never with another request');
+
+  // The exact retry sends the same tokens.
+  s.answer(() => new Response('{}', { headers: { 'Blindpass-Tokens-Consumed': 'replayed' } }));
+  assert.equal((await s.client.spend('/v1/chat/completions', post, { cost: 2 })).outcome, 'replayed');
+  assert.deepEqual(s.sent[2].tokens, s.sent[0].tokens);
+  assert.equal(await s.client.balance(), 1);
+});
+
+test('a redeemer that does not answer: no token leaves, none is lost', async () => {
+  const s = await setup(3);
+  s.setDown(true);
+  await assert.rejects(s.client.spend('/v1/chat/completions', post, { cost: 1 }),
+    (e) => e instanceof RedeemerUnreachableError && /No token was spent/.test(e.hint));
+  assert.equal(s.sent.length, 0);
+  s.setDown(false);
+  assert.equal(await s.client.balance(), 3);
+});
+
+test('a network error after the tokens left: one exact retry, then held for an exact retry', async () => {
+  const s = await setup(3);
+  let calls = 0;
+  s.answer(() => {
+    calls++;
+    throw new TypeError('connection reset');
+  });
+  await assert.rejects(s.client.spend('/v1/chat/completions', post, { cost: 1 }),
+    (e) => e instanceof RedeemerUnreachableError && /Retry/.test(e.hint));
+  assert.equal(calls, 2, 'retried once');
+  assert.deepEqual(s.sent[0].tokens, s.sent[1].tokens);
+  assert.equal(await s.client.balance(), 2);
+  s.answer(() => new Response('{}', { headers: { 'Blindpass-Tokens-Consumed': 'replayed' } }));
+  await s.client.spend('/v1/chat/completions', post, { cost: 1 });
+  assert.deepEqual(s.sent[2].tokens, s.sent[0].tokens, 'the retry reuses the held token');
+});
+
+test('streaming chat: deltas in order; a cut stream holds the tokens for the exact retry', async () => {
+  const s = await setup(3);
+  const sse = (parts) => new Response(new ReadableStream({
+    start(c) {
+      for (const p of parts) c.enqueue(new TextEncoder().encode(p));
+      c.close();
+    },
+  }), { headers: { 'Content-Type': 'text/event-stream', 'Blindpass-Tokens-Consumed': 'true' } });
+  const chunk = (t) => `data: ${JSON.stringify({ choices: [{ delta: { content: t } }] })}\n\n`;
+  s.answer(() => sse([chunk('Hel'), chunk('lo'), 'data: [DONE]\n\n']));
+  const deltas = [];
+  const text = await s.client.chat({ model: 'blindpass-pro', messages: [] }, { cost: 1, onDelta: (d) => deltas.push(d) });
+  assert.equal(text, 'Hello');
+  assert.deepEqual(deltas, ['Hel', 'lo']);
+  assert.equal(await s.client.balance(), 2);
+
+  s.answer(() => sse([chunk('Par'), 'data: {"error":{"message":"the answer was cut off","type":"stream_cut","code":"stream_cut"}}\n\n']));
+  const req = { model: 'blindpass-pro', messages: [{ role: 'user', content: 'again' }] };
+  await assert.rejects(s.client.chat(req, { cost: 1 }), (e) => e instanceof StreamCutError && /Retry/.test(e.hint));
+  assert.equal(await s.client.balance(), 1);
+  s.answer(() => sse([chunk('Full'), 'data: [DONE]\n\n']));
+  assert.equal(await s.client.chat(req, { cost: 1 }), 'Full');
+  assert.deepEqual(s.sent[2].tokens, s.sent[1].tokens, 'the retry of the cut answer reuses its token');
+  assert.equal(await s.client.balance(), 1);
+});
