@@ -26,6 +26,10 @@ type Config struct {
 	// DevPayments enables the "dev" payment provider: a local checkout page
 	// whose Pay button marks the order paid. Never on in production.
 	DevPayments bool
+	// ReturnURL, when set, is where the dev checkout's page sends the buyer
+	// back after paying (a web app, e.g. blindpassd dev's web chat).
+	// Stripe's is its success URL.
+	ReturnURL string
 	// Checkouts are further payment providers (Stripe, …). New orders use
 	// the first of Checkouts, then dev when DevPayments is on.
 	Checkouts []Checkout
@@ -47,6 +51,12 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("issuer: config: PublicURL %q must not have user info, a query or a fragment", cfg.PublicURL)
 	}
 	cfg.PublicURL = strings.TrimRight(u.String(), "/")
+	if cfg.ReturnURL != "" {
+		r, err := url.Parse(cfg.ReturnURL)
+		if err != nil || (r.Scheme != "http" && r.Scheme != "https") || r.Host == "" || r.User != nil {
+			return cfg, fmt.Errorf("issuer: config: ReturnURL %q must be an absolute http(s) URL", cfg.ReturnURL)
+		}
+	}
 	if cfg.Name == "" {
 		cfg.Name = u.Host
 	}

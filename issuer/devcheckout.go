@@ -25,12 +25,14 @@ var devPage = template.Must(template.New("dev").Parse(`<!doctype html>
 body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}
 .box{border:1px solid #ccc;border-radius:.5rem;padding:1.5rem}
 .note{color:#a33;font-size:.9rem}
+a.back{font-size:1.1rem;padding:.6rem 1.4rem;border-radius:.4rem;background:#2456d6;color:#fff;text-decoration:none;display:inline-block}
 button{font-size:1.1rem;padding:.6rem 1.4rem;border-radius:.4rem;border:0;background:#2a6;color:#fff;cursor:pointer}
 dt{font-weight:600}dd{margin:0 0 .6rem}
 </style></head><body>
 <div class="box">
 {{if .Paid}}<h1>Paid</h1>
 <p>{{.Plan.Tokens}} tokens are credited to your order. Return to your app: it can fetch its tokens now.</p>
+{{if .ReturnURL}}<p><a class="back" href="{{.ReturnURL}}">Back to the chat</a></p>{{end}}
 {{else if .Pending}}<h1>Checkout</h1>
 <dl><dt>Plan</dt><dd>{{.Plan.Name}} ({{.Plan.Tokens}} tokens)</dd><dt>Price</dt><dd>{{.Price}}</dd></dl>
 <form method="post"><button type="submit">Pay</button></form>
@@ -45,6 +47,8 @@ type devPageData struct {
 	Status  string
 	Paid    bool
 	Pending bool
+	// ReturnURL is the web app to go back to (Config.ReturnURL), or empty.
+	ReturnURL string
 }
 
 // devOrder finds a dev-paid order and its plan; 404 for anything else.
@@ -112,7 +116,7 @@ func (s *Server) devCheckoutPay(c echo.Context) error {
 func (s *Server) renderDevPage(c echo.Context, o store.Order, p store.Plan) error {
 	var buf bytes.Buffer
 	d := devPageData{Plan: p, Price: formatPrice(p.Price, p.Currency), Status: o.Status,
-		Paid: o.Status == store.OrderPaid, Pending: o.Status == store.OrderPending}
+		Paid: o.Status == store.OrderPaid, Pending: o.Status == store.OrderPending, ReturnURL: s.cfg.ReturnURL}
 	if err := devPage.Execute(&buf, d); err != nil {
 		return fmt.Errorf("issuer: dev checkout page: %w", err)
 	}

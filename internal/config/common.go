@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/blindpass/blindpass/internal/httpx"
 )
 
 // Server is the listening side every role shares.
@@ -200,4 +202,21 @@ func (v *validator) nonNegative(field string, d time.Duration) {
 	if d < 0 {
 		v.add(field, "negative")
 	}
+}
+
+// webOrigins checks a list of web origins (CORS) and returns it canonical.
+func (v *validator) webOrigins(field string, origins []string) []string {
+	out := make([]string, 0, len(origins))
+	for i, o := range origins {
+		c, err := httpx.CheckWebOrigin(o)
+		if err != nil {
+			v.add(fmt.Sprintf("%s[%d]", field, i), err.Error())
+			continue
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

@@ -77,6 +77,21 @@ func TestLoadIssuer(t *testing.T) {
 			},
 		},
 		{
+			name: "web origins (CORS) from file and environment",
+			yaml: issuerYAML + "web_origins: [https://chat.example]\n",
+			env:  Env{"BLINDPASS_ISSUER_WEB_ORIGINS": "https://chat.example,https://app.example:8443"},
+			check: func(t *testing.T, c *Issuer) {
+				if len(c.WebOrigins) != 2 || c.WebOrigins[1] != "https://app.example:8443" {
+					t.Errorf("web_origins = %q", c.WebOrigins)
+				}
+			},
+		},
+		{
+			name:    "web origin with a path",
+			yaml:    issuerYAML + "web_origins: [https://chat.example/buy]\n",
+			wantErr: []string{"web_origins[0]:", "no path"},
+		},
+		{
 			name:    "unknown top-level key names the key and the line",
 			yaml:    "listen: :8700\npublik_url: https://issuer.example\n",
 			wantErr: []string{`line 2: unknown key "publik_url"`},

@@ -25,6 +25,11 @@ type Issuer struct {
 	KEKFile string `yaml:"kek_file"`
 	// Keys is the key schedule; zero fields take the defaults.
 	Keys KeySchedule `yaml:"keys"`
+	// WebOrigins are the web apps (exact "https://host[:port]" origins)
+	// whose pages may call the issuer's public routes from a browser (CORS:
+	// directory, plans, orders, token requests); empty: none. Never with
+	// cookies or credentials. Env: BLINDPASS_ISSUER_WEB_ORIGINS (comma-separated).
+	WebOrigins []string `yaml:"web_origins"`
 	// Payments is how new orders are paid and which plans are sold.
 	Payments Payments `yaml:"payments"`
 	// Database is the issuer's database.
@@ -101,6 +106,7 @@ func (c *Issuer) validate() error {
 		}
 		c.KEK = kek
 	}
+	c.WebOrigins = v.webOrigins("web_origins", c.WebOrigins)
 	c.Payments.check(v)
 	c.Database.check(v, "database")
 	c.OHTTP.check(v, c.KEK)

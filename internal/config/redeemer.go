@@ -24,6 +24,11 @@ type Redeemer struct {
 	// Origins are the origin names in the challenge, e.g. [chat.example].
 	// Required.
 	Origins []string `yaml:"origins"`
+	// WebOrigins are the web apps (exact "https://host[:port]" origins)
+	// whose pages may call the redeemer's public routes from a browser (CORS:
+	// /v1/redeem and the OpenAI-compatible routes); empty: none. Never with
+	// cookies or credentials. Env: BLINDPASS_REDEEMER_WEB_ORIGINS.
+	WebOrigins []string `yaml:"web_origins"`
 	// RefreshInterval is how often the directory is fetched (default 5m).
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
 	// ReplayWindow is how long an exact retry is served again (default 5m).
@@ -84,6 +89,7 @@ func (c *Redeemer) validate() error {
 			v.add(fmt.Sprintf("origins[%d]", i), fmt.Sprintf("%q is not an origin name", o))
 		}
 	}
+	c.WebOrigins = v.webOrigins("web_origins", c.WebOrigins)
 	v.nonNegative("refresh_interval", c.RefreshInterval)
 	v.nonNegative("replay_window", c.ReplayWindow)
 	v.nonNegative("drop_after_absent", c.DropAfterAbsent)

@@ -93,6 +93,30 @@ func TestLoadRedeemer(t *testing.T) {
 			wantErr: []string{`origins[0]: "a,b"`},
 		},
 		{
+			name: "web origins (CORS): file and environment, canonical",
+			yaml: redeemerYAML + "web_origins: [\"https://Chat.Example/\"]\n",
+			check: func(t *testing.T, c *Redeemer) {
+				if !slices.Equal(c.WebOrigins, []string{"https://chat.example"}) {
+					t.Errorf("web_origins = %q", c.WebOrigins)
+				}
+			},
+		},
+		{
+			name:    "web origins: a wildcard, a path, a bare host are refused",
+			yaml:    redeemerYAML + "web_origins: [\"*\", \"https://chat.example/app\", chat.example]\n",
+			wantErr: []string{"web_origins[0]:", "web_origins[1]:", "no path", "web_origins[2]:"},
+		},
+		{
+			name: "web origins from the environment",
+			yaml: redeemerYAML,
+			env:  Env{"BLINDPASS_REDEEMER_WEB_ORIGINS": "https://chat.example,http://127.0.0.1:8703"},
+			check: func(t *testing.T, c *Redeemer) {
+				if !slices.Equal(c.WebOrigins, []string{"https://chat.example", "http://127.0.0.1:8703"}) {
+					t.Errorf("web_origins = %q", c.WebOrigins)
+				}
+			},
+		},
+		{
 			name: "environment: string list, indexed element field, appended element, whole list",
 			yaml: redeemerYAML,
 			env: Env{

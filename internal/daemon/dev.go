@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -16,7 +19,16 @@ import (
 	"github.com/blindpass/blindpass/issuer"
 	"github.com/blindpass/blindpass/issuer/keys"
 	"github.com/blindpass/blindpass/redeemer"
+	"github.com/blindpass/blindpass/web"
 )
+
+// webLine is the banner's line for the web chat ("" when it is off).
+func webLine(webURL string) string {
+	if webURL == "" {
+		return ""
+	}
+	return "  web chat    " + webURL + "/   buy and chat in a browser\n"
+}
 
 type devOptions struct {
 	storage
@@ -30,6 +42,7 @@ type devOptions struct {
 	logRequests  bool
 	adminAddr    string
 	relayAddr    string
+	webAddr      string
 }
 
 func newDevCmd() *cobra.Command {
@@ -65,6 +78,7 @@ Never expose dev mode to a network: its payments are free.`,
 	f.BoolVar(&o.jsonLogs, "json-logs", false, "log JSON instead of text")
 	f.BoolVar(&o.logRequests, "log-requests", false, "log every request (default: only failed ones other than 401, the challenge every client probes for)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8702", "listen address of the admin console (empty: off); a one-time sign-in link is printed")
+	f.StringVar(&o.webAddr, "web-addr", "127.0.0.1:8703", "listen address of the web chat (empty: off); the issuer and redeemer allow its origin (CORS)")
 	registerPayments(cmd, paymentsDev)
 	return cmd
 }
@@ -96,6 +110,15 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var webLn net.Listener
+	var webURL string
+	var webOrigins []string
+	if o.webAddr != "" {
+		if webLn, webURL, err = listen(o.webAddr); err != nil {
+			return err
+		}
+		webOrigins = []string{webURL}
+	}
 
 	km, err := keys.NewManager(st.issuer, kek, keys.Policy{}, logger, time.Now)
 	if err != nil {
@@ -104,7 +127,8 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err := km.Ensure(ctx); err != nil {
 		return fmt.Errorf("issuer keys: %w", err)
 	}
-	iss, err := newPaymentsIssuer(ctx, issuer.Config{Name: o.issuerName, PublicURL: issURL}, st.issuer, km, logger, issuer.DevPlans(), nil)
+	iss, err := newPaymentsIssuer(ctx, issuer.Config{Name: o.issuerName, PublicURL: issURL, ReturnURL: webURL,
+		Middleware: []echo.MiddlewareFunc{httpx.CORS(webOrigins, issuerWebRoutes...)}}, st.issuer, km, logger, issuer.DevPlans(), nil)
 	if err != nil {
 		return err
 	}
@@ -126,6 +150,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	e := httpx.NewEcho(logger)
+	e.Use(httpx.CORS(webOrigins, redeemerWebRoutes...))
 	red.Register(e)
 	gw.Register(e)
 	issH, redH, relay, err := devOHTTP(o, kek, iss.Handler(), e, issURL, redURL, logger)
@@ -144,15 +169,19 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	g.Go(func() error { return km.Run(ctx) })
 	g.Go(func() error { return red.Run(ctx) })
 	g.Go(func() error { return runDevAdmin(ctx, o.adminAddr, st, km, stdout, logger) })
+	if webLn != nil {
+		h := web.Handler(web.Config{IssuerURL: issURL, RedeemerURL: redURL})
+		g.Go(func() error { return httpx.Serve(ctx, webLn, h, httpx.DefaultTimeouts, logger) })
+	}
 
 	fmt.Fprintf(stdout, `Blindpass dev is running (state: %s)
   issuer      %s   directory %s/.well-known/private-token-issuer-directory
   redeemer    %s   POST /v1/redeem, OpenAI-compatible /v1/chat/completions, /v1/models
   model       %s
-Buy tokens:   blindpass buy --issuer %s --redeemer %s --plan starter
+%sBuy tokens:   blindpass buy --issuer %s --redeemer %s --plan starter
 Chat:         blindpass chat --redeemer %s --model blindpass-pro "hello"
 Dev payments are free: never expose this process to a network. Ctrl-C stops it.
-`, o.describe(), issURL, issURL, redURL, upstream, issURL, redURL, redURL)
+`, o.describe(), issURL, issURL, redURL, upstream, webLine(webURL), issURL, redURL, redURL)
 
 	return ignoreCancel(g.Wait())
 }

@@ -14,10 +14,21 @@ import (
 	"github.com/blindpass/blindpass/internal/metrics"
 	"github.com/blindpass/blindpass/issuer"
 	"github.com/blindpass/blindpass/issuer/keys"
+	"github.com/blindpass/blindpass/protocol"
+	"github.com/blindpass/blindpass/redeemer"
 )
 
 // issuanceRoute is the issuer's token request route, counted by outcome.
 const issuanceRoute = "/v1/token-request"
+
+// issuerWebRoutes are the issuer routes browsers of the configured web
+// origins may call (CORS): not the webhooks, the dev checkout or health.
+var issuerWebRoutes = []string{protocol.DirectoryPath, "/v1/plans", "/v1/orders", "/v1/orders/current", issuanceRoute}
+
+// redeemerWebRoutes are the redeemer routes browsers of the configured web
+// origins may call: redemption and the OpenAI-compatible gateway, not
+// /internal/stats or health.
+var redeemerWebRoutes = []string{redeemer.RedeemPath, "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings"}
 
 // newIssuerRole opens the issuer's store and key manager and builds its
 // server, health checks and metrics. cfg is validated (config.LoadIssuer, or
@@ -60,7 +71,7 @@ func newIssuerRole(ctx context.Context, cfg *config.Issuer, logger *slog.Logger)
 		PublicURL:   cfg.PublicURL,
 		MaxBatch:    cfg.MaxBatch,
 		SignWorkers: cfg.SignWorkers,
-		Middleware:  []echo.MiddlewareFunc{httpx.Observe(m.ObserveRequest)},
+		Middleware:  []echo.MiddlewareFunc{httpx.Observe(m.ObserveRequest), httpx.CORS(cfg.WebOrigins, issuerWebRoutes...)},
 	}, st, km, logger, nil, m)
 	if err != nil {
 		return nil, err

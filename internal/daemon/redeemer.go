@@ -60,7 +60,7 @@ func newRedeemerRole(ctx context.Context, cfg *config.Redeemer, logger *slog.Log
 	}
 
 	e := httpx.NewEcho(logger)
-	e.Use(httpx.Observe(m.ObserveRequest))
+	e.Use(httpx.Observe(m.ObserveRequest), httpx.CORS(cfg.WebOrigins, redeemerWebRoutes...))
 	red.Register(e)
 	if cfg.GatewayEnabled() {
 		gw, err := gateway.New(cfg.Gateway, countingSpender{Spender: red, m: m}, logger)

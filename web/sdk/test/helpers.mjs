@@ -1,5 +1,6 @@
 // Test helpers: a real blind RSA issuer from privacypass-ts, tokens made by
 // the package's own issuance code, and fresh IndexedDB wallets.
+import './setup.mjs';
 import 'fake-indexeddb/auto';
 
 import { genericBatched, publicVerif, TokenChallenge } from '@cloudflare/privacypass-ts';

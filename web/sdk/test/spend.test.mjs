@@ -1,6 +1,7 @@
 // The spending rules against a scripted redeemer: the test asserts what the
 // client sent (which tokens, which request) and what it did with the tokens
 // after each kind of answer.
+import './setup.mjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 

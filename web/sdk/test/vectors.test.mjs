@@ -1,6 +1,7 @@
 // Wire vectors of ../../../../shared/vectors (RFC 9578 type 2, an independent
 // type 2 set, and the generic batch of draft-ietf-privacypass-batched-tokens)
 // against the package and the Cloudflare libraries it is built on.
+import './setup.mjs';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,3 +1,4 @@
+import './setup.mjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
