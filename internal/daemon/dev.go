@@ -114,10 +114,14 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	var webURL string
 	var webOrigins []string
 	if o.webAddr != "" {
+		// Like the console: a busy address (another dev process) turns the
+		// web chat off rather than stopping the service.
 		if webLn, webURL, err = listen(o.webAddr); err != nil {
-			return err
+			logger.Warn("web chat off", "error", err.Error())
+			webLn, webURL = nil, ""
+		} else {
+			webOrigins = []string{webURL}
 		}
-		webOrigins = []string{webURL}
 	}
 
 	km, err := keys.NewManager(st.issuer, kek, keys.Policy{}, logger, time.Now)
