@@ -21,6 +21,7 @@ import (
 type spendLog struct {
 	mu        sync.Mutex
 	answers   map[int][]int // token index -> statuses in order
+	unknown   map[int]bool  // tokens answered spend-outcome-unknown: maybe spent
 	ok, down  atomic.Int64  // 200s and 503s so far
 	violation []string
 }
@@ -29,6 +30,12 @@ func (l *spendLog) add(i, status int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.answers[i] = append(l.answers[i], status)
+}
+
+func (l *spendLog) wasUnknown(i int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unknown[i]
 }
 
 func (l *spendLog) fail(msg string) {
@@ -57,7 +64,7 @@ func TestFaultPostgresOutageUnderLoad(t *testing.T) {
 
 	for _, mode := range []string{"fast", "immediate"} {
 		t.Run(mode, func(t *testing.T) {
-			log := &spendLog{answers: make(map[int][]int)}
+			log := &spendLog{answers: make(map[int][]int), unknown: make(map[int]bool)}
 			// A third of the load before the outage, the rest once the
 			// database is down, so that the outage always meets load.
 			const early = loadTokens / 3
@@ -94,6 +101,18 @@ func TestFaultPostgresOutageUnderLoad(t *testing.T) {
 							if hdr.Get("Content-Type") != "application/problem+json" {
 								log.fail("503 without problem+json: " + string(body))
 							}
+							// Issue 15 item 13: a 503 says whether the
+							// token may have been spent.
+							switch code, consumed := problemCode(body), hdr.Get("Blindpass-Tokens-Consumed"); {
+							case code == "spend-outcome-unknown" && consumed == "unknown":
+								log.mu.Lock()
+								log.unknown[i] = true
+								log.mu.Unlock()
+							case code == "store-unavailable" && consumed == "false":
+							case code == "issuer-keys-unavailable":
+							default:
+								log.fail("a 503 that does not say whether the token was spent: " + consumed + " " + string(body))
+							}
 							log.down.Add(1)
 							time.Sleep(20 * time.Millisecond)
 							queue <- i // present it again later
@@ -101,6 +120,11 @@ func TestFaultPostgresOutageUnderLoad(t *testing.T) {
 							log.ok.Add(1)
 							left.Add(-1)
 						case status == http.StatusConflict && spentBefore:
+							log.ok.Add(1)
+							left.Add(-1)
+						case status == http.StatusConflict && log.wasUnknown(i):
+							// Its earlier outcome was unknown and it had
+							// been committed: spent once, as said.
 							log.ok.Add(1)
 							left.Add(-1)
 						default:
