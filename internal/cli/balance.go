@@ -46,7 +46,9 @@ type orderBalance struct {
 	Exhausted bool   `json:"exhausted,omitempty"`
 	Status    string `json:"status,omitempty"`
 	Credits   *int   `json:"credits_remaining,omitempty"`
-	Error     string `json:"error,omitempty"`
+	// CheckoutURL is where to pay an order --credit found pending.
+	CheckoutURL string `json:"checkout_url,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 type balanceReport struct {
@@ -94,6 +96,9 @@ func (a *App) balance(ctx context.Context, g *globals, credit bool) error {
 				ob.Error = err.Error()
 			default:
 				ob.Status, ob.Credits = st.Status, &st.CreditsRemaining
+				if st.Status == client.StatusPending {
+					ob.CheckoutURL = o.CheckoutURL
+				}
 			}
 		}
 		rep.Orders = append(rep.Orders, ob)
@@ -162,4 +167,9 @@ func (a *App) printBalance(rep balanceReport) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", o.IssuerURL, name, o.Plan, state)
 	}
 	_ = tw.Flush()
+	for _, o := range rep.Orders {
+		if o.CheckoutURL != "" {
+			fmt.Fprintf(a.stdout, "%s waits for its payment: `blindpass orders pay %s --open`\n", o.OrderID, o.OrderID)
+		}
+	}
 }

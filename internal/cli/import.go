@@ -62,7 +62,7 @@ func (a *App) importWallet(g *globals, file string) error {
 		return fmt.Errorf("%s is encrypted with another passphrase: set %s or run in a terminal to be asked: %w", file, envFilePassphrase, err)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("import %s: %w", file, err)
 	}
 	if g.json {
 		return a.printJSON(map[string]int{"orders_added": res.Orders, "tokens_added": res.Tokens})

@@ -70,6 +70,13 @@ func TestOrdersResumeAPendingOrder(t *testing.T) {
 		}
 	}
 
+	if r := u.must("wallet", "balance", "--credit", "--json"); !strings.Contains(r.stdout, `"checkout_url":"`+checkout+`"`) {
+		t.Errorf("balance --credit --json lacks the checkout URL: %s", r.stdout)
+	}
+	if r := u.must("wallet", "balance", "--credit"); !strings.Contains(r.stdout, "blindpass orders pay "+id) {
+		t.Errorf("balance --credit does not say how to pay: %s", r.stdout)
+	}
+
 	// The next buy says there is a pending order and how to resume it.
 	r = u.run("buy", "--plan", "starter")
 	if r.code != ExitError || !strings.Contains(r.stderr, "waiting for its payment") || !strings.Contains(r.stderr, "blindpass orders pay "+id) || strings.Contains(r.stdout, "Pay here") {

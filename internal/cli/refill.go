@@ -95,7 +95,7 @@ func (a *App) refill(ctx context.Context, g *globals, o refillOptions) error {
 	} else {
 		fmt.Fprintf(a.stdout, "%s; %s in the wallet for %s.\n", count(total, "new token", "new tokens"), count(have, "token", "tokens"), redeemer)
 		if total == 0 && len(errs) == 0 {
-			fmt.Fprintln(a.stdout, "No paid order has credit left (a pending order is refilled once it is paid).")
+			fmt.Fprintln(a.stdout, "No paid order has credit left (a pending order is refilled once it is paid: `blindpass orders` shows where to pay it).")
 		}
 	}
 	return errors.Join(append(errs, cerr)...)
