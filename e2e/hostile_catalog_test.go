@@ -15,6 +15,7 @@ import (
 
 	"github.com/blindpass/blindpass/internal/testdb"
 	"github.com/blindpass/blindpass/protocol"
+	"github.com/blindpass/blindpass/redeemer"
 )
 
 // The hostile-input catalog: malformed and hostile requests against every
@@ -54,6 +55,7 @@ type material struct {
 	keyID            [protocol.KeyIDSize]byte
 	good             []protocol.Token // unspent; must stay unspent
 	spent            protocol.Token   // spent before the catalog
+	replayed         protocol.Token   // spent through the gateway and replayed to the limit
 	tokenRequest     []byte           // one valid type-2 TokenRequest
 }
 
@@ -141,10 +143,15 @@ func newMaterial(t *testing.T, p *devProcess) material {
 	m.ch = ch.TokenChallenge
 	m.pub = issuerKey(t, p.IssuerURL, ch)
 	m.keyID = protocol.KeyID(protocol.MarshalPublicKey(m.pub))
-	toks := fetchTokens(t, p.IssuerURL, m.paid, m.pub, m.ch, 5)
-	m.spent, m.good = toks[0], toks[1:]
+	toks := fetchTokens(t, p.IssuerURL, m.paid, m.pub, m.ch, 6)
+	m.spent, m.replayed, m.good = toks[0], toks[1], toks[2:]
 	resp, body := redeem(t, p.RedeemerURL, m.spent)
 	expectStatus(t, "spend one token before the catalog", resp, body, http.StatusOK)
+	for i := range 1 + redeemer.DefaultMaxReplays { // the spend, then every replay it is allowed
+		resp, body := do(t, http.MethodPost, p.RedeemerURL+"/v1/chat/completions", "application/json", []byte(replayedChat),
+			map[string]string{"Authorization": protocol.FormatAuthorization(m.replayed)})
+		expectStatus(t, fmt.Sprintf("chat %d with the replayed token", i), resp, body, http.StatusOK)
+	}
 	req, _, err := protocol.NewTokenRequest(rand.Reader, m.pub, m.ch)
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +159,9 @@ func newMaterial(t *testing.T, p *devProcess) material {
 	m.tokenRequest = req.Marshal()
 	return m
 }
+
+// replayedChat is the request material.replayed paid for.
+const replayedChat = `{"model":"blindpass-pro","messages":[{"role":"user","content":"asked once"}]}`
 
 // newPendingOrder creates an order and leaves it unpaid.
 func newPendingOrder(t *testing.T, issuerURL string) order {

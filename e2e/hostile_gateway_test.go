@@ -43,6 +43,9 @@ func gatewayCases(m material) []hostile {
 		g("one token for a two-token model", chat, js, one, `{"model":"blindpass-max","messages":[]}`, 402, "insufficient-tokens"),
 		g("a forged token", chat, js, [][]byte{mutated(good, func(b []byte) []byte { b[len(b)-1] ^= 1; return b })}, pro, 401, "token-invalid"),
 		g("the spent token", chat, js, [][]byte{m.spent.Marshal()}, pro, 409, "token-already-spent"),
+		// Issue 15 item 1: an exact retry is served a few times, not forever.
+		g("an exact retry past the replay limit", chat, js, [][]byte{m.replayed.Marshal()}, replayedChat, 409, "replay-limit"),
+		g("the replayed token with another prompt", chat, js, [][]byte{m.replayed.Marshal()}, pro, 409, "token-already-spent"),
 		g("body over 1 MiB", chat, js, one, `{"model":"blindpass-pro","pad":"`+strings.Repeat("x", 1<<20)+`"}`, 413, ""),
 		g("embeddings not JSON", "/v1/embeddings", js, one, `{`, 400, "invalid-json"),
 		g("completions unknown model", "/v1/completions", js, one, `{"model":"../../admin"}`, 404, "unknown-model"),

@@ -64,6 +64,9 @@ func redeemerCases(m material) []hostile {
 		r("unterminated quoted token", authHeader(`PrivateToken token="`+goodB64), nil, 401, "token-malformed"),
 		r("the same token twice in one header", authHeader(tokenAuth(good, good)), nil, 400, "token-duplicate"),
 		r("seventeen tokens", authHeader(tokenAuth(repeatTokens(good, 17)...)), nil, 0, ""),
+		// A token spent (and replayed) through the gateway is spent for
+		// /v1/redeem too, whatever binding comes with it.
+		r("a gateway-spent token with a binding", authHeader(tokenAuth(m.replayed.Marshal())), []byte(`{"binding":"POST /v1/chat/completions"}`), 409, "token-already-spent"),
 		r("two PrivateToken headers", [][2]string{{"Authorization", tokenAuth(good)}, {"Authorization", tokenAuth(m.good[1].Marshal())}}, nil, 401, "token-malformed"),
 		r("Bearer instead of PrivateToken", authHeader("Bearer "+goodB64), nil, 401, "token-required"),
 		r("scheme without parameters", authHeader("PrivateToken"), nil, 401, "token-malformed"),
