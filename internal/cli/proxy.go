@@ -28,8 +28,15 @@ base URL at it and give it any API key (it is ignored). Each request is forwarde
 redeemer's gateway with as many tokens as the model costs (from the gateway's /v1/models);
 streams pass through as they arrive.
 
-Only the request body goes on: the app's Authorization, User-Agent, cookies and every other
-header are dropped. The proxy binds to loopback and answers only loopback host names; a
+Only the request body goes on, less the identifier fields user, safety_identifier,
+prompt_cache_key and metadata: the app's Authorization, User-Agent, cookies and every other
+header are dropped.
+
+One app request is paid once: when an answer does not reach the app whole (an error, a timeout,
+a stream cut before [DONE]), its tokens are kept for the app's retry of the exact same request
+for the redeemer's replay window, so an SDK's automatic retries spend nothing more. Tokens go
+back to the wallet only when the redeemer says they were not consumed. Errors are in OpenAI's
+error shape. The proxy binds to loopback and answers only loopback host names; a
 non-loopback --listen is refused unless --allow-remote (whoever reaches it spends your tokens).
 
 When fewer than --refill-below usable tokens remain and your orders have credit left, the proxy

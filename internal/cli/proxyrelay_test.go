@@ -133,3 +133,23 @@ func TestDropIdentifiers(t *testing.T) {
 		t.Fatalf("a body without identifiers changed: %s", out)
 	}
 }
+
+// FuzzSSEState: the stream follower never panics and reads the same
+// however the stream is split.
+func FuzzSSEState(f *testing.F) {
+	f.Add([]byte("data: {\"choices\":[]}\n\ndata: [DONE]\n\n"), 5)
+	f.Add([]byte("data: {\"error\":{\"code\":\"stream_cut\"}}\r\n\r\n"), 9)
+	f.Fuzz(func(t *testing.T, b []byte, split int) {
+		var whole, parts sseState
+		whole.scan(b)
+		if split < 0 {
+			split = -split
+		}
+		split %= len(b) + 1
+		parts.scan(b[:split])
+		parts.scan(b[split:])
+		if whole.done != parts.done || whole.errored != parts.errored {
+			t.Fatalf("whole %+v, split at %d %+v", whole, split, parts)
+		}
+	})
+}
