@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/creack/pty"
 )
 
 type ordersJSON struct {
@@ -175,5 +177,40 @@ func TestOrdersForget(t *testing.T) {
 	}
 	if r := u.must("orders"); !strings.Contains(r.stdout, "holds no orders") {
 		t.Errorf("empty orders: %s", r.stdout)
+	}
+}
+
+// TestOrdersForgetAsks: on a terminal, forget asks and forgets only on yes.
+func TestOrdersForgetAsks(t *testing.T) {
+	u := newUser(t)
+	id, _, _ := u.abandonedBuy()
+	for _, tc := range []struct {
+		answer string
+		code   int
+		left   int
+	}{
+		{"n\n", ExitError, 1},
+		{"\n", ExitError, 1},
+		{"yes\n", ExitOK, 0},
+	} {
+		ptmx, tty, err := pty.Open()
+		if err != nil {
+			t.Skipf("no pseudo-terminal: %v", err)
+		}
+		out, errb := &buffer{}, &buffer{}
+		a := u.app(out, errb)
+		a.Stdin = tty
+		if _, err := ptmx.Write([]byte(tc.answer)); err != nil {
+			t.Fatal(err)
+		}
+		code := a.Run(context.Background(), []string{"--wallet", u.wallet, "orders", "forget", id})
+		ptmx.Close()
+		tty.Close()
+		if code != tc.code || !strings.Contains(errb.String(), "Forget order "+id+" (plan starter, pending) from "+theWorld.IssuerURL+"?") {
+			t.Errorf("answer %q: exit %d\n%s", tc.answer, code, errb)
+		}
+		if n := len(u.orders()); n != tc.left {
+			t.Errorf("answer %q: %d orders left, want %d", tc.answer, n, tc.left)
+		}
 	}
 }
