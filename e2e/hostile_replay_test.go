@@ -101,7 +101,7 @@ func TestExactRetriesBounded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := newReplayUpstream(t)
-			p := startDev(t, t.TempDir(), tc.dbURL(t), "--upstream", up.srv.URL)
+			p := startDev(t, t.TempDir(), tc.dbURL(t), "--upstream", up.srv.URL, "--upstream-models", "m")
 			o := buyAndPay(t, p.IssuerURL, "starter")
 			ch := redeemerChallenge(t, p.RedeemerURL)
 			toks := fetchTokens(t, p.IssuerURL, o, issuerKey(t, p.IssuerURL, ch), ch.TokenChallenge, 3)

@@ -102,23 +102,46 @@ func (c *Redeemer) validate() error {
 	c.StatsToken = v.secret("stats_token_file", c.StatsTokenFile, minStatsToken)
 	c.Database.check(v, "database")
 	if c.GatewayEnabled() {
-		if err := c.Gateway.Validate(); err != nil {
-			for _, e := range unjoin(err) {
-				v.errs = append(v.errs, fmt.Errorf("gateway.%w", e))
-			}
-		}
-		for i, u := range c.Gateway.Upstreams {
-			if u.APIKeyFile == "" {
-				continue
-			}
-			if _, err := readSecret(u.APIKeyFile); err != nil {
-				v.add(fmt.Sprintf("gateway.upstreams[%d].api_key_file", i), err.Error())
-			}
-		}
+		checkGateway(v, "gateway.", c.Gateway)
 	}
 	c.OHTTP.check(v, nil)
 	c.Log.check(v)
 	return v.err()
+}
+
+// checkGateway checks a gateway section, its API key files included;
+// prefix names the section in messages ("gateway." or "").
+func checkGateway(v *validator, prefix string, g gateway.Config) {
+	if err := g.Validate(); err != nil {
+		for _, e := range unjoin(err) {
+			v.errs = append(v.errs, fmt.Errorf("%s%w", prefix, e))
+		}
+	}
+	for i, u := range g.Upstreams {
+		if u.APIKeyFile == "" {
+			continue
+		}
+		if _, err := readSecret(u.APIKeyFile); err != nil {
+			v.add(fmt.Sprintf("%supstreams[%d].api_key_file", prefix, i), err.Error())
+		}
+	}
+}
+
+// LoadGateway reads a file holding the gateway section of the redeemer's
+// configuration on its own (upstreams, models, limits, …; the schema of
+// `gateway:` in redeemer.yaml), strictly, and checks it, the API key files
+// included. `blindpassd dev --models FILE` uses it.
+func LoadGateway(path string) (gateway.Config, error) {
+	var g gateway.Config
+	if err := decodeFile(path, &g); err != nil {
+		return gateway.Config{}, err
+	}
+	v := &validator{}
+	checkGateway(v, "", g)
+	if err := v.err(); err != nil {
+		return gateway.Config{}, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return g, nil
 }
 
 // unjoin splits an errors.Join error into its parts.

@@ -35,7 +35,7 @@ type devOptions struct {
 	issuerAddr   string
 	redeemerAddr string
 	mockAddr     string
-	upstreamURL  string
+	models       devModels
 	issuerName   string
 	origins      []string
 	jsonLogs     bool
@@ -60,6 +60,9 @@ processes pointed at one Postgres database share keys and the spent set.
 
 Never expose dev mode to a network: its payments are free.`,
 		Example: `  blindpassd dev
+  blindpassd dev --upstream http://127.0.0.1:11434/v1          # a local Ollama, its first model
+  blindpassd dev --upstream https://api.openai.com/v1 --upstream-models pro=gpt-4o-mini,max=gpt-4o --upstream-key-file ~/.openai-key
+  blindpassd dev --models models.yaml                           # the redeemer's gateway section
   blindpassd dev --data-dir /tmp/bp --database-url postgres://postgres@127.0.0.1:5432/blindpass`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -71,7 +74,7 @@ Never expose dev mode to a network: its payments are free.`,
 	f.StringVar(&o.issuerAddr, "issuer-addr", "127.0.0.1:8700", "listen address of the issuer")
 	f.StringVar(&o.redeemerAddr, "redeemer-addr", "127.0.0.1:8701", "listen address of the redeemer and premium gateway")
 	f.StringVar(&o.mockAddr, "mock-addr", "127.0.0.1:0", "listen address of the built-in mock premium model")
-	f.StringVar(&o.upstreamURL, "upstream", "", "OpenAI-compatible base URL to use instead of the mock model (e.g. http://127.0.0.1:11434/v1 for Ollama)")
+	o.models.register(f)
 	f.StringVar(&o.relayAddr, "relay-addr", "", "listen address of an Oblivious HTTP relay to the dev gateways (empty: off; for trying --relay, it hides nothing in one process)")
 	f.StringVar(&o.issuerName, "issuer-name", "", "issuer_name in token challenges (default: the issuer's host:port)")
 	f.StringSliceVar(&o.origins, "origin", nil, "origin name(s) in the redeemer's challenge (default: the redeemer's host:port)")
@@ -145,11 +148,11 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	upstream := o.upstreamURL
-	if upstream == "" {
-		upstream = mockURL + "/v1"
+	gwCfg, err := o.models.gatewayConfig(ctx, mockURL+"/v1")
+	if err != nil {
+		return err
 	}
-	gw, err := gateway.New(gateway.DevConfig(upstream), red, logger)
+	gw, err := gateway.New(gwCfg, red, logger)
 	if err != nil {
 		return err
 	}
@@ -181,11 +184,11 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, `Blindpass dev is running (state: %s)
   issuer      %s   directory %s/.well-known/private-token-issuer-directory
   redeemer    %s   POST /v1/redeem, OpenAI-compatible /v1/chat/completions, /v1/models
-  model       %s
+  models      %s
 %sBuy tokens:   blindpass buy --issuer %s --redeemer %s --plan starter
-Chat:         blindpass chat --redeemer %s --model blindpass-pro "hello"
+Chat:         blindpass chat --redeemer %s --model %s "hello"
 Dev payments are free: never expose this process to a network. Ctrl-C stops it.
-`, o.describe(), issURL, issURL, redURL, upstream, webLine(webURL), issURL, redURL, redURL)
+`, o.describe(), issURL, issURL, redURL, describeModels(gwCfg), webLine(webURL), issURL, redURL, redURL, chatModel(gwCfg))
 
 	return ignoreCancel(g.Wait())
 }
