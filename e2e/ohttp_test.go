@@ -103,7 +103,7 @@ func relayed(r *process, host string) map[string]int {
 // `blindpassd relay` to the dev issuer's and redeemer's OHTTP gateways.
 func TestOHTTPThroughRelay(t *testing.T) {
 	model := newGatedModel(t)
-	p := startDev(t, t.TempDir(), "", "--upstream", model.URL+"/v1")
+	p := startDev(t, t.TempDir(), "", "--upstream", model.URL+"/v1", "--upstream-models", "gated")
 	relayURL, relay := startRelay(t, p, "1h")
 	issuerHost := strings.TrimPrefix(p.IssuerURL, "http://")
 	redeemerHost := strings.TrimPrefix(p.RedeemerURL, "http://")

@@ -190,7 +190,7 @@ var allowedUpstreamHeaders = map[string]bool{
 func TestOpenAISDK(t *testing.T) {
 	dir := sdkDir(t)
 	up := newSDKUpstream(t)
-	p := startDev(t, t.TempDir(), "", "--upstream", up.srv.URL+"/v1")
+	p := startDev(t, t.TempDir(), "", "--upstream", up.srv.URL+"/v1", "--upstream-models", "upstream-model")
 	u := newCLIUser(t, filepath.Join(t.TempDir(), "wallet.json"))
 	u.buy("--issuer", p.IssuerURL, "--redeemer", p.RedeemerURL, "--plan", "starter", "--count", "40")
 

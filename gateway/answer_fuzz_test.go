@@ -55,3 +55,39 @@ func FuzzRelayEvents(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequest: any body is parsed, limit-checked and rewritten for the
+// upstream without a panic; what is forwarded is one JSON object with the
+// upstream's model and no stripped field.
+func FuzzRequest(f *testing.F) {
+	for _, s := range []string{`{"model":"m","n":2}`, `{"model":"m","prompt":[[1],[2]],"max_tokens":null}`,
+		`{"model":"m","input":["a",1],"user":"u","metadata":{}}`, `{"model":"m","max_completion_tokens":1e9}`} {
+		f.Add([]byte(s), uint8(0))
+	}
+	routes := []string{routeChat, routeCompletions, routeEmbeddings}
+	m := model{Model: Model{ID: "m", UpstreamModel: "up"}, upstreamID: []byte(`"up"`), limits: Limits{}.resolved()}
+	f.Fuzz(func(t *testing.T, body []byte, r uint8) {
+		in, err := parseInference(body)
+		if err != nil {
+			return
+		}
+		route := routes[int(r)%len(routes)]
+		_ = in.checkLimits(route, m.limits)
+		out, err := in.upstreamBody(route, m, nil)
+		if err != nil {
+			t.Fatalf("upstreamBody: %v", err)
+		}
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("forwarded %q: %v", out, err)
+		}
+		if string(got["model"]) != `"up"` {
+			t.Fatalf("forwarded model %s", got["model"])
+		}
+		for _, f := range StrippedFields {
+			if _, ok := got[f]; ok {
+				t.Fatalf("forwarded %s", f)
+			}
+		}
+	})
+}
