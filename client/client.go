@@ -9,7 +9,7 @@
 //	order, _ := c.CreateOrder(ctx, issuerURL, "pack-100", secret) // also stored in the wallet
 //	fmt.Println("pay at", order.CheckoutURL)
 //	_, _ = c.WaitPaid(ctx, issuerURL, secret.Bearer(), 2*time.Second, nil)
-//	ch, _ := c.GetChallenge(ctx, redeemerURL)
+//	ch, _ := c.ChallengeFor(ctx, issuerURL, redeemerURL) // remembered in the wallet
 //	n, _ := c.FetchTokens(ctx, issuerURL, secret.Bearer(), ch, 0, 0, progress)
 //
 // and a spend:
@@ -29,11 +29,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/blindpass/blindpass/client/wallet"
-	"github.com/blindpass/blindpass/protocol"
 )
 
 // Defaults for the zero Client.
@@ -45,6 +43,10 @@ const (
 	DefaultRequestTimeout = 2 * time.Minute
 	// ExpiryMargin: Do skips tokens whose key stops redeeming this soon.
 	ExpiryMargin = 2 * time.Minute
+	// DefaultMaxCost is the most tokens Do pays for one request unless
+	// Client.MaxCost says otherwise: the gateway's own limit on a model's
+	// cost (gateway.MaxCost).
+	DefaultMaxCost = 32
 )
 
 // Client talks to Blindpass issuers and redeemers. The zero value works
@@ -75,11 +77,13 @@ type Client struct {
 	// answers stream for a long time; use the context.
 	RequestTimeout time.Duration
 
+	// MaxCost is the most tokens Do pays for one request (0 =
+	// DefaultMaxCost): a redeemer advertising a higher cost for a model is
+	// refused with ErrCostTooHigh.
+	MaxCost int
+
 	// sleep waits between retries; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
-
-	mu         sync.Mutex
-	challenges map[string]protocol.Challenge // by redeemer origin, for Do
 
 	resv reservations // tokens kept for exact retries (reserve.go)
 }
@@ -117,6 +121,13 @@ func (c *Client) requestTimeout() time.Duration {
 		return c.RequestTimeout
 	}
 	return DefaultRequestTimeout
+}
+
+func (c *Client) maxCost() int {
+	if c.MaxCost > 0 {
+		return c.MaxCost
+	}
+	return DefaultMaxCost
 }
 
 func (c *Client) wallet() (*wallet.Wallet, error) {

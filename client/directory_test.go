@@ -103,7 +103,7 @@ func TestCheckChallengeKey(t *testing.T) {
 // key the issuer does not publish gets no tokens fetched for it.
 func TestFetchRefusesUnlistedChallengeKey(t *testing.T) {
 	iss := newFakeIssuer(t)
-	red := newFakeRedeemer(t, "issuer.test", testKey(t, 1))
+	red := newFakeRedeemer(t, iss.Name(), testKey(t, 1))
 	c, _ := newTestClient(t)
 	bearer := iss.addPaidOrder(5)
 	_, err := c.FetchTokens(context.Background(), iss.URL(), bearer, mustChallenge(t, c, red.URL()), 5, 0, nil)

@@ -47,6 +47,10 @@ var (
 	// ErrBadIssuance: the issuer's answer is malformed or a token does not
 	// verify. Tokens already stored stay stored.
 	ErrBadIssuance = errors.New("invalid answer from the issuer")
+	// ErrCostTooHigh: the redeemer asks more tokens for a request than
+	// Client.MaxCost allows (a redeemer could otherwise drain a wallet with
+	// one request); nothing was spent.
+	ErrCostTooHigh = errors.New("the redeemer's price is above this client's limit")
 	// ErrNoWallet: the operation needs Client.Wallet.
 	ErrNoWallet = errors.New("client: no wallet configured")
 )

@@ -133,6 +133,9 @@ func newFakeIssuer(t *testing.T) *fakeIssuer {
 
 func (f *fakeIssuer) URL() string { return f.srv.URL }
 
+// Name is the issuer's host:port, the issuer_name of its challenges.
+func (f *fakeIssuer) Name() string { return f.srv.Listener.Addr().String() }
+
 // set changes the fake's configuration under its lock.
 func (f *fakeIssuer) set(fn func(f *fakeIssuer)) {
 	f.mu.Lock()
@@ -359,7 +362,7 @@ const fakeChatPath = "/v1/chat/completions"
 
 func newFakeRedeemer(t *testing.T, issuerName string, keys ...*rsa.PrivateKey) *fakeRedeemer {
 	f := &fakeRedeemer{t: t, key: keys[0], accept: keys, mode: "ok", spent: map[[protocol.NonceSize]byte]string{},
-		challenge: protocol.TokenChallenge{TokenType: protocol.TokenTypeBlindRSA, IssuerName: issuerName, OriginInfo: []string{"redeemer.test"}}}
+		challenge: protocol.TokenChallenge{TokenType: protocol.TokenTypeBlindRSA, IssuerName: issuerName}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+RedeemPath, func(w http.ResponseWriter, r *http.Request) {
 		f.record(r)
@@ -368,6 +371,8 @@ func newFakeRedeemer(t *testing.T, issuerName string, keys ...*rsa.PrivateKey) *
 	mux.HandleFunc("POST "+fakeChatPath, f.serveChat)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
+	// Like the real redeemer: origin_info names the host clients reach it at.
+	f.challenge.OriginInfo = []string{f.srv.Listener.Addr().String()}
 	return f
 }
 

@@ -19,14 +19,19 @@ import (
 // batchSize how many per request (0 = DefaultBatchSize). It returns how many
 // tokens it stored.
 //
-// It fetches and checks the issuer directory (CheckChallengeKey included),
-// then, per batch: builds blinded requests under the newest issuing key,
-// sends them as one generic batch with a fresh random Idempotency-Key,
-// retries the identical request after network errors and 5xx answers (the
-// issuer then moves the credit only once), finalizes and verifies every
-// token, and stores the batch in the wallet before the next one, so an
-// interruption loses nothing already paid for. progress, when set, is called
-// after each batch with the tokens stored so far and the total.
+// It first finishes the batches of this order that an earlier run left
+// pending (see FinishPending). It checks ch against the issuer
+// (CheckChallenge: its issuer_name must be the issuer's host), fetches and
+// checks the issuer directory (CheckChallengeKey included), then, per batch:
+// builds blinded requests under the newest issuing key, saves the batch's
+// blinding state and its fresh random Idempotency-Key in the wallet, sends
+// the batch, retries the identical request after network errors and 5xx
+// answers (the issuer then moves the credit only once), finalizes and
+// verifies every token, and stores the tokens in the wallet in the same
+// save that forgets the batch. A batch whose answer never came (crash,
+// Ctrl-C, retries exhausted) stays saved and is finished by the next
+// FetchTokens, Refill or FinishPending. progress, when set, is called after
+// each batch with the tokens stored so far and the total.
 //
 // Errors wrap ErrUnknownSecret, ErrNotPaid, ErrNoCredit,
 // ErrIssuerUnreachable (an *UnreachableError with the URL), ErrBadDirectory,
@@ -38,41 +43,49 @@ func (c *Client) FetchTokens(ctx context.Context, issuerURL, bearer string, ch p
 		return 0, err
 	}
 	tc := ch.TokenChallenge
-	if tc.TokenType != protocol.TokenTypeBlindRSA || len(tc.RedemptionContext) != 0 || tc.IssuerName == "" {
-		return 0, fmt.Errorf("%w: want type 0x0002, an issuer name and an empty redemption context", ErrBadChallenge)
+	if err := CheckChallenge(tc, issuerURL, ""); err != nil {
+		return 0, err
 	}
 	if batchSize <= 0 {
 		batchSize = DefaultBatchSize
 	}
+	resumed, perr := c.finishPending(ctx, w, issuerURL, bearer)
+	if perr != nil && (errors.Is(perr, ErrIssuerUnreachable) || ctx.Err() != nil) {
+		return resumed, perr
+	}
+	done := 0
+	fail := func(err error) (int, error) { return resumed + done, errors.Join(perr, err) }
 	dir, err := c.FetchDirectory(ctx, issuerURL)
 	if err != nil {
-		return 0, err
+		return fail(err)
 	}
 	if err := CheckChallengeKey(dir, ch.TokenKey); err != nil {
-		return 0, err
+		return fail(err)
 	}
 	keys := dir.IssuingKeys(c.now())
 	if len(keys) == 0 {
-		return 0, fmt.Errorf("%w: no key of %s issues tokens now", ErrBadDirectory, dir.IssuerURL)
+		return fail(fmt.Errorf("%w: no key of %s issues tokens now", ErrBadDirectory, dir.IssuerURL))
 	}
 	if n <= 0 {
 		st, err := c.OrderStatus(ctx, issuerURL, bearer)
 		if err != nil {
-			return 0, err
+			return fail(err)
 		}
 		if st.Status != StatusPaid {
-			return 0, fmt.Errorf("%w: order %s is %s", ErrNotPaid, st.OrderID, st.Status)
+			return fail(fmt.Errorf("%w: order %s is %s", ErrNotPaid, st.OrderID, st.Status))
 		}
 		if st.CreditsRemaining <= 0 {
-			return 0, fmt.Errorf("%w: order %s", ErrNoCredit, st.OrderID)
+			if resumed > 0 {
+				return resumed, perr
+			}
+			return fail(fmt.Errorf("%w: order %s", ErrNoCredit, st.OrderID))
 		}
 		n = st.CreditsRemaining
 	}
 
-	done := 0
 	for done < n {
 		size := min(batchSize, n-done)
-		toks, err := c.fetchBatch(ctx, dir.RequestURL, keys[0], bearer, tc, size)
+		stored, err := c.fetchBatch(ctx, w, dir, keys[0], bearer, tc, size)
 		var p *ProblemError
 		switch {
 		case errors.As(err, &p) && p.Status == http.StatusRequestEntityTooLarge && size > 1:
@@ -82,85 +95,74 @@ func (c *Client) FetchTokens(ctx context.Context, issuerURL, bearer string, ch p
 			keys = keys[1:] // around a rotation: the next most recent key
 			continue
 		}
-		stored, serr := c.store(w, toks, keys[0], tc)
 		done += stored
-		if serr != nil {
-			return done, serr
-		}
 		if err != nil {
-			return done, err
+			return fail(err)
 		}
 		if progress != nil {
 			progress(done, n)
 		}
 	}
-	return done, nil
+	return resumed + done, perr
 }
 
 // fetchBatch issues one generic batch of size requests under key and
-// returns the verified tokens. With some bad elements it returns the good
-// tokens and an ErrBadIssuance error.
-func (c *Client) fetchBatch(ctx context.Context, requestURL string, key Key, bearer string, tc protocol.TokenChallenge, size int) ([]protocol.Token, error) {
-	states := make([]*protocol.ClientState, size)
-	batch := protocol.GenericBatchRequest{Requests: make([]protocol.GenericTokenRequest, size)}
-	for i := range size {
-		req, st, err := protocol.NewTokenRequest(c.rand(), key.Public, tc)
-		if err != nil {
-			return nil, fmt.Errorf("client: token request: %w", err)
-		}
-		states[i] = st
-		batch.Requests[i] = protocol.GenericTokenRequest{TokenType: protocol.TokenTypeBlindRSA, Raw: req.Marshal()}
+// stores the verified tokens; the batch is saved in the wallet before it is
+// sent (see FetchTokens). With some bad elements it stores the good tokens
+// and returns an ErrBadIssuance error.
+func (c *Client) fetchBatch(ctx context.Context, w *wallet.Wallet, dir Directory, key Key, bearer string, tc protocol.TokenChallenge, size int) (int, error) {
+	seed := make([]byte, pendingSeedSize)
+	if _, err := io.ReadFull(c.rand(), seed); err != nil {
+		return 0, fmt.Errorf("client: random: %w", err)
+	}
+	b, err := blindBatch(seed, key.Public, tc, size)
+	if err != nil {
+		return 0, err
 	}
 	idem, err := c.idempotencyKey()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
+	p := wallet.PendingBatch{
+		IssuerURL: dir.IssuerURL, RequestURL: dir.RequestURL, Secret: bearer, IdempotencyKey: idem,
+		TokenKey: bytes.Clone(key.SPKI), RedeemUntil: key.RedeemUntil, Challenge: tc.Marshal(),
+		Scheme: wallet.PendingSchemeSeedV1, Seed: seed, Count: size, RequestSHA256: b.digest(), Created: c.now().UTC(),
+	}
+	if err := w.AddPending(p); err != nil {
+		return 0, fmt.Errorf("client: the batch could not be saved in the wallet before sending it (nothing was sent): %w", err)
+	}
+	return c.sendPending(ctx, w, p, b, key)
+}
+
+// sendPending sends the saved batch p (its requests rebuilt in b), finalizes
+// the answer and stores the tokens while forgetting p. p stays saved when
+// the outcome is unknown (no answer, 5xx after the retries, interrupted);
+// an answer that refuses the batch (4xx: nothing was issued under this
+// Idempotency-Key) or that cannot be finalized forgets it.
+func (c *Client) sendPending(ctx context.Context, w *wallet.Wallet, p wallet.PendingBatch, b blinded, key Key) (int, error) {
 	header := http.Header{
 		"Content-Type":    {protocol.MediaTypeBatchRequest},
 		"Accept":          {protocol.MediaTypeBatchResponse},
-		"Authorization":   {"Bearer " + bearer},
-		"Idempotency-Key": {idem},
+		"Authorization":   {"Bearer " + p.Secret},
+		"Idempotency-Key": {p.IdempotencyKey},
 	}
-	a, err := c.retrying(ctx, ErrIssuerUnreachable, http.MethodPost, requestURL, header, batch.Marshal(), maxBatchBody)
+	a, err := c.retrying(ctx, ErrIssuerUnreachable, http.MethodPost, p.RequestURL, header, b.body, maxBatchBody)
 	if err != nil {
-		return nil, err
+		return 0, err // unknown outcome: p stays saved
 	}
 	if a.status != http.StatusOK {
-		return nil, a.issuerProblem()
+		if _, ferr := w.FinishPending(p, nil); ferr != nil {
+			return 0, ferr
+		}
+		return 0, a.issuerProblem()
 	}
-	resp, err := protocol.ParseGenericBatchResponse(a.body)
+	toks, ierr := b.finalize(a.body, p.RequestURL, key)
+	wt := walletTokens(toks, key, b.tc)
+	stored, err := w.FinishPending(p, wt)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrBadIssuance, requestURL, err)
+		return 0, fmt.Errorf("client: %d tokens were issued but could not be stored in the wallet (the batch stays saved; the next refill stores them): %w", len(toks), err)
 	}
-	if len(resp.Responses) != size {
-		return nil, fmt.Errorf("%w: %s: %d responses to %d requests", ErrBadIssuance, requestURL, len(resp.Responses), size)
-	}
-	digest := tc.Digest()
-	toks := make([]protocol.Token, 0, size)
-	var bad, missing int
-	var firstErr error
-	for i, r := range resp.Responses {
-		if r.Raw == nil {
-			missing++
-			continue
-		}
-		tok, err := finalize(states[i], r, key, digest)
-		if err != nil {
-			bad++
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		toks = append(toks, tok)
-	}
-	switch {
-	case bad > 0:
-		return toks, fmt.Errorf("%w: %s: %d of %d tokens do not verify: %w", ErrBadIssuance, requestURL, bad, size, firstErr)
-	case missing > 0:
-		return toks, fmt.Errorf("%w: %s: no token for %d of %d requests", ErrBadIssuance, requestURL, missing, size)
-	}
-	return toks, nil
+	return stored, ierr
 }
 
 // finalize unblinds one batch element, verifies the signature under key
@@ -184,11 +186,8 @@ func finalize(st *protocol.ClientState, r protocol.OptionalTokenResponse, key Ke
 	return tok, nil
 }
 
-// store puts fetched tokens into the wallet.
-func (c *Client) store(w *wallet.Wallet, toks []protocol.Token, key Key, tc protocol.TokenChallenge) (int, error) {
-	if len(toks) == 0 {
-		return 0, nil
-	}
+// walletTokens are fetched tokens as the wallet keeps them.
+func walletTokens(toks []protocol.Token, key Key, tc protocol.TokenChallenge) []wallet.Token {
 	digest := tc.Digest()
 	wt := make([]wallet.Token, len(toks))
 	for i, t := range toks {
@@ -201,11 +200,7 @@ func (c *Client) store(w *wallet.Wallet, toks []protocol.Token, key Key, tc prot
 			OriginInfo:      tc.OriginInfo,
 		}
 	}
-	n, err := w.Put(wt)
-	if err != nil {
-		return n, fmt.Errorf("client: %d tokens were issued but could not be stored in the wallet: %w", len(toks), err)
-	}
-	return n, nil
+	return wt
 }
 
 // idempotencyKey is 16 random bytes, base64url.

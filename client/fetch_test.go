@@ -149,7 +149,7 @@ func TestGetChallenge(t *testing.T) {
 	wd := newWorld(t)
 	c, _ := newTestClient(t)
 	ch := mustChallenge(t, c, wd.red.URL()+"/")
-	if ch.TokenChallenge.IssuerName != "issuer.test" || string(ch.TokenKey) != string(spki(testKey(t, 0))) {
+	if ch.TokenChallenge.IssuerName != wd.iss.Name() || string(ch.TokenKey) != string(spki(testKey(t, 0))) {
 		t.Fatalf("challenge = %+v", ch.TokenChallenge)
 	}
 	reqs := wd.red.to(RedeemPath)

@@ -9,8 +9,9 @@ import (
 	"github.com/blindpass/blindpass/protocol"
 )
 
-// Refill turns the remaining credit of every order the wallet holds for the
-// issuer at issuerURL into tokens for challenge ch (see FetchTokens) and
+// Refill finishes the batches left pending for the issuer at issuerURL
+// (FinishPending), then turns the remaining credit of every order the
+// wallet holds for it into tokens for challenge ch (see FetchTokens) and
 // returns how many tokens it stored. Orders that can give nothing more
 // (refunded, expired) are marked Exhausted and skipped from then on; unpaid
 // or empty orders are skipped. progress, when set, is called after each
@@ -24,12 +25,20 @@ func (c *Client) Refill(ctx context.Context, issuerURL string, ch protocol.Chall
 	if err != nil {
 		return 0, err
 	}
+	// Batches an earlier run left pending first: their credit may already
+	// be moved at the issuer.
+	total, err := c.FinishPending(ctx, base.String())
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+		if errors.Is(err, ErrIssuerUnreachable) {
+			return total, err
+		}
+	}
 	orders, err := w.Orders()
 	if err != nil {
-		return 0, err
+		return total, errors.Join(append(errs, err)...)
 	}
-	total := 0
-	var errs []error
 	for _, o := range orders {
 		if o.IssuerURL != base.String() || o.Exhausted {
 			continue

@@ -35,15 +35,17 @@ type world struct {
 
 func newWorld(t *testing.T) world {
 	iss := newFakeIssuer(t)
-	red := newFakeRedeemer(t, "issuer.test", testKey(t, 0))
+	red := newFakeRedeemer(t, iss.Name(), testKey(t, 0))
 	return world{iss, red}
 }
 
+// mustChallenge is the redeemer's challenge as the wallet remembers it
+// (learned on first use).
 func mustChallenge(t *testing.T, c *Client, redeemerURL string) protocol.Challenge {
 	t.Helper()
-	ch, err := c.GetChallenge(context.Background(), redeemerURL)
+	ch, err := c.Challenge(context.Background(), redeemerURL)
 	if err != nil {
-		t.Fatalf("GetChallenge: %v", err)
+		t.Fatalf("Challenge: %v", err)
 	}
 	return ch
 }

@@ -88,11 +88,13 @@ func (c *Client) Do(ctx context.Context, req *http.Request, cost int) (*http.Res
 	if err != nil {
 		return nil, err
 	}
-	ch, ok := c.cachedChallenge(req.URL)
-	if !ok {
-		if ch, err = c.GetChallenge(ctx, origin(req.URL)); err != nil {
-			return nil, err
-		}
+	if cost > c.maxCost() {
+		return nil, fmt.Errorf("%w: %s asks %d tokens for this request; this client pays at most %d per request (Client.MaxCost)",
+			ErrCostTooHigh, origin(req.URL), cost, c.maxCost())
+	}
+	ch, err := c.Challenge(ctx, origin(req.URL))
+	if err != nil {
+		return nil, err
 	}
 	digest := ch.TokenChallenge.Digest()
 	take := func() ([]wallet.Token, error) {
@@ -162,7 +164,10 @@ func (c *Client) Do(ctx context.Context, req *http.Request, cost int) (*http.Res
 		case resp.StatusCode == http.StatusUnauthorized:
 			c.finish(r, false)
 			c.logger().LogAttrs(ctx, slog.LevelDebug, "tokens refused by the redeemer, dropped", slog.Int("tokens", len(r.tokens)))
-			c.forgetChallenge(req.URL)
+			if err := c.noteChangedChallenge(resp, ch); err != nil {
+				_ = resp.Body.Close()
+				return nil, err
+			}
 			return resp, nil
 		}
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
@@ -329,11 +334,6 @@ func (c *Client) giveBack(ctx context.Context, w *wallet.Wallet, wt []wallet.Tok
 	}
 }
 
-func (c *Client) forgetChallenge(u *url.URL) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.challenges, origin(u))
-}
 
 // readBody reads req's body into memory (nil when it has none).
 func readBody(req *http.Request) ([]byte, error) {

@@ -30,8 +30,10 @@ func (w *Wallet) Export(out io.Writer, passphrase []byte) error {
 
 // Imported says what Import added.
 type Imported struct {
-	Orders int // new orders
-	Tokens int // new tokens
+	Orders     int // new orders
+	Tokens     int // new tokens
+	Challenges int // redeemer challenges this wallet did not remember
+	Pending    int // pending batches this wallet did not hold
 }
 
 // Import merges an exported wallet (plain or encrypted; an encrypted one
@@ -73,7 +75,23 @@ func (w *Wallet) Import(in io.Reader, passphrase []byte) (Imported, error) {
 		}
 		n, err := st.AddTokens(src.Tokens)
 		res.Tokens = n
-		return err
+		if err != nil {
+			return err
+		}
+		// A challenge this wallet remembers differently is kept as it is: an
+		// import must not silently change what a redeemer is trusted with.
+		for _, c := range src.Challenges {
+			if _, known := st.RememberedChallenge(c.Redeemer); !known {
+				st.rememberChallenge(c, false)
+				res.Challenges++
+			}
+		}
+		for _, p := range src.Pending {
+			if st.addPending(p) {
+				res.Pending++
+			}
+		}
+		return nil
 	})
 	return res, err
 }

@@ -17,6 +17,13 @@ type State struct {
 	// Settings are the user's remembered defaults (the CLI's issuer and
 	// redeemer URLs). Import leaves the importing wallet's own settings.
 	Settings Settings `json:"settings,omitzero"`
+	// Challenges are the redeemers' challenges as first seen or last
+	// accepted (see Challenge). Added in format version 1 without a version
+	// change: older programs ignore them.
+	Challenges []Challenge `json:"challenges,omitempty"`
+	// Pending are issuance batches sent (or about to be) whose tokens are
+	// not stored yet (see PendingBatch).
+	Pending []PendingBatch `json:"pending,omitempty"`
 }
 
 // Settings are defaults a program remembers for the user; nothing in them
@@ -96,6 +103,16 @@ func (st *State) check() error {
 	}
 	for _, o := range st.Orders {
 		if err := o.check(); err != nil {
+			return err
+		}
+	}
+	for _, c := range st.Challenges {
+		if err := c.check(); err != nil {
+			return err
+		}
+	}
+	for _, p := range st.Pending {
+		if err := p.check(); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -18,7 +19,23 @@ const (
 	// envFilePassphrase is the passphrase of a file to `wallet import`
 	// when it differs from the wallet's.
 	envFilePassphrase = "BLINDPASS_FILE_PASSPHRASE"
+	// envMaxCost is the most tokens one request may cost (default
+	// client.DefaultMaxCost): a redeemer asking more is refused.
+	envMaxCost = "BLINDPASS_MAX_COST"
 )
+
+// maxCost is BLINDPASS_MAX_COST (0: the SDK's default).
+func (a *App) maxCost() (int, error) {
+	v := a.env(envMaxCost)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, usageErrorf("%s=%q: want a positive number of tokens", envMaxCost, v)
+	}
+	return n, nil
+}
 
 func (a *App) env(name string) string { return strings.TrimSpace(a.Getenv(name)) }
 

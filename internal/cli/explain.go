@@ -38,6 +38,12 @@ func (a *App) explain(err error) string {
 		hint = "check the voucher code for typos, and that --issuer names the issuer that sold it"
 	case errors.Is(err, client.ErrKeyNotListed):
 		hint = "the redeemer's token key is not one this issuer publishes: the two do not belong together (or the redeemer tries to tag you); use the redeemer and issuer of one service"
+	case errors.Is(err, client.ErrChallengeChanged):
+		hint = "the tokens for the remembered challenge stay in the wallet; nothing is spent at this redeemer until you accept the new challenge with `blindpass wallet trust-challenge`"
+	case errors.Is(err, client.ErrCostTooHigh):
+		hint = fmt.Sprintf("nothing was spent; if you trust this price, raise the limit with %s=N", envMaxCost)
+	case errors.Is(err, client.ErrPendingUnusable):
+		hint = "the batch stays in the wallet; run `blindpass refill` with the blindpass version that started it"
 	case errors.Is(err, client.ErrBadDirectory), errors.Is(err, client.ErrBadChallenge), errors.Is(err, client.ErrBadIssuance):
 		hint = "the server's answer was refused as unsafe or malformed; check the URL, and report it to the service if it persists"
 	case errors.Is(err, wallet.ErrPassphraseRequired):

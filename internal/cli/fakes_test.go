@@ -20,11 +20,13 @@ func fakeRedeemerWithForeignKey(t *testing.T) string {
 		t.Fatal(err)
 	}
 	host := strings.TrimPrefix(theWorld.IssuerURL, "http://")
-	tc := protocol.TokenChallenge{TokenType: protocol.TokenTypeBlindRSA, IssuerName: host, OriginInfo: []string{"fake.test"}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var tc protocol.TokenChallenge
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", protocol.FormatChallenge(tc, protocol.MarshalPublicKey(&key.PublicKey)))
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
+	tc = protocol.TokenChallenge{TokenType: protocol.TokenTypeBlindRSA, IssuerName: host, OriginInfo: []string{srv.Listener.Addr().String()}}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

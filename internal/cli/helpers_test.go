@@ -40,6 +40,7 @@ type user struct {
 	wallet string
 	env    map[string]string
 	stdin  string
+	http   *http.Client // nil: the App's default
 }
 
 func newUser(t *testing.T) *user {
@@ -61,6 +62,7 @@ func (u *user) app(stdout, stderr *buffer) *App {
 		WalletOptions: []wallet.Option{wallet.WithWorkFactor(10)},
 		OpenURL:       func(string) error { return nil },
 		PollInterval:  50 * time.Millisecond,
+		HTTP:          u.http,
 	}
 }
 

@@ -65,7 +65,9 @@ func (a *App) refill(ctx context.Context, g *globals, o refillOptions) error {
 	if len(issuers) == 0 {
 		return errors.New("the wallet holds no order or voucher with credit to refill from: buy with `blindpass buy --issuer URL --plan ID` or redeem a voucher with `blindpass voucher CODE --issuer URL`")
 	}
-	ch, err := s.c.GetChallenge(ctx, redeemer)
+	// The challenge the wallet remembers, not one asked for right before
+	// the issuance (a redeemer could tag this refill's tokens).
+	ch, err := s.c.Challenge(ctx, redeemer)
 	if err != nil {
 		return err
 	}
@@ -102,13 +104,23 @@ func (a *App) refill(ctx context.Context, g *globals, o refillOptions) error {
 }
 
 // orderIssuers lists the issuers of the wallet's orders that may still have
-// credit (only: just that one, if the wallet holds orders of it).
+// credit, and of the batches left pending (only: just that one, if the
+// wallet holds orders or batches of it).
 func orderIssuers(w *wallet.Wallet, only string) ([]string, error) {
 	orders, err := w.Orders()
 	if err != nil {
 		return nil, err
 	}
+	pending, err := w.PendingBatches(only)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
+	for _, p := range pending {
+		if !slices.Contains(out, p.IssuerURL) {
+			out = append(out, p.IssuerURL)
+		}
+	}
 	for _, o := range orders {
 		if o.Exhausted || (only != "" && o.IssuerURL != only) || slices.Contains(out, o.IssuerURL) {
 			continue

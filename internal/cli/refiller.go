@@ -75,7 +75,7 @@ func (r *refiller) check(ctx context.Context) {
 		return
 	}
 	if r.chAt.IsZero() || r.now().Sub(r.chAt) > challengeMaxAge {
-		ch, err := r.c.GetChallenge(ctx, r.redeemer)
+		ch, err := r.c.Challenge(ctx, r.redeemer) // remembered in the wallet
 		if err != nil {
 			r.logger.Warn("refill: cannot learn the redeemer's challenge", "error", err)
 			return

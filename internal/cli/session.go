@@ -59,7 +59,11 @@ func (a *App) open(g *globals) (*session, error) {
 	if len(pass) > 0 {
 		s.pass = pass
 	}
-	s.c = &client.Client{Wallet: w, HTTP: a.HTTP, Logger: a.logger(g), Now: a.Now, Retries: cliRetries}
+	maxCost, err := a.maxCost()
+	if err != nil {
+		return nil, err
+	}
+	s.c = &client.Client{Wallet: w, HTTP: a.HTTP, Logger: a.logger(g), Now: a.Now, Retries: cliRetries, MaxCost: maxCost}
 	err = w.View(func(st *wallet.State) error {
 		s.settings = st.Settings
 		return nil

@@ -12,12 +12,18 @@ import (
 // for the progress bar to move, large enough to keep requests few.
 const fetchBatch = 25
 
-// challengeFor learns the redeemer's challenge and checks that the issuer
-// lists its token key, so that a mismatch shows before anything is paid.
+// challengeFor is the redeemer's challenge as the wallet remembers it
+// (learned on first use, never asked for again right before an issuance),
+// checked against the issuer (its issuer_name must be the issuer's host),
+// and, when just learned, its token key checked against the issuer's
+// directory, so that a mismatch shows before anything is paid.
 func (s *session) challengeFor(ctx context.Context, issuerURL, redeemerURL string) (protocol.Challenge, error) {
-	ch, err := s.c.GetChallenge(ctx, redeemerURL)
+	ch, err := s.c.ChallengeFor(ctx, issuerURL, redeemerURL)
 	if err != nil {
 		return protocol.Challenge{}, err
+	}
+	if ch.TokenKey == nil {
+		return ch, nil
 	}
 	dir, err := s.c.FetchDirectory(ctx, issuerURL)
 	if err != nil {

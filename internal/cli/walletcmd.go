@@ -16,6 +16,6 @@ passphrase ('blindpass wallet encrypt'). It never records which order a token ca
   blindpass wallet export backup.wallet && blindpass --wallet other.json wallet import backup.wallet`,
 		Args: args(cobra.NoArgs),
 	}
-	cmd.AddCommand(a.newBalanceCmd(g), a.newExportCmd(g), a.newImportCmd(g), a.newEncryptCmd(g))
+	cmd.AddCommand(a.newBalanceCmd(g), a.newExportCmd(g), a.newImportCmd(g), a.newEncryptCmd(g), a.newTrustChallengeCmd(g))
 	return cmd
 }
