@@ -87,7 +87,7 @@ func TestDevLogsQuietly(t *testing.T) {
 	for _, all := range []bool{false, true} {
 		dir := t.TempDir()
 		red := freeAddr(t)
-		args := []string{"dev", "--data-dir", dir, "--issuer-addr", freeAddr(t), "--redeemer-addr", red, "--admin-addr", ""}
+		args := []string{"dev", "--data-dir", dir, "--issuer-addr", freeAddr(t), "--redeemer-addr", red, "--admin-addr", "", "--web-addr", ""}
 		if all {
 			args = append(args, "--log-requests")
 		}
