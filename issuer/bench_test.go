@@ -15,11 +15,11 @@ import (
 
 // BenchmarkIssueBatch100HTTP issues 100-token generic batches over real
 // HTTP (credit moved in the store each time) and, in the same run, measures
-// raw BlindSign on the same requests. Metrics:
+// raw signing (the issuer's protocol.Signer) on the same requests. Metrics:
 //
 //	http-ns/token          HTTP issuance, per token
-//	raw-sign-ns/token      BlindSign on one core
-//	raw-parallel-ns/token  BlindSign on GOMAXPROCS cores (what the server does)
+//	raw-sign-ns/token      Signer.BlindSign on one core
+//	raw-parallel-ns/token  Signer.BlindSign on GOMAXPROCS cores (what the server does)
 //	overhead-ratio         http-ns/token ÷ raw-parallel-ns/token
 func BenchmarkIssueBatch100HTTP(b *testing.B) {
 	const n = 100
