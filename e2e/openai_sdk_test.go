@@ -207,6 +207,7 @@ func TestOpenAISDK(t *testing.T) {
 
 	for i, tc := range []struct {
 		mode      string
+		model     string // default blindpass-pro (cost 1)
 		stream    bool
 		timeoutMs int
 		spent     int    // tokens, for one SDK call with its retries
@@ -224,12 +225,19 @@ func TestOpenAISDK(t *testing.T) {
 		{mode: "body cut off", spent: 1, calls: 3, class: "InternalServerError", status: 502, message: "broke off"},
 		{mode: "first byte after the SDK's timeout", timeoutMs: sdkTimeout, spent: 1, calls: 3, class: "APIConnectionTimeoutError", message: "timed out"},
 		{mode: "stream cut before [DONE]", stream: true, spent: 1, calls: 1, class: "APIError", message: "cut off"},
+		// The cost-2 model: one payment of 2, never 2 per attempt.
+		{mode: "body cut off", model: "blindpass-max", spent: 2, calls: 3, class: "InternalServerError", status: 502, message: "broke off"},
+		{mode: "409", model: "blindpass-max", spent: 0, calls: 3, class: "InternalServerError", status: 503, message: "HTTP 409"},
 	} {
-		t.Run(tc.mode, func(t *testing.T) {
+		model := tc.model
+		if model == "" {
+			model = "blindpass-pro"
+		}
+		t.Run(model+" "+tc.mode, func(t *testing.T) {
 			up.set(tc.mode)
 			before := u.balance()
 			start := time.Now()
-			res := runSDK(t, dir, map[string]any{"baseURL": base, "model": "blindpass-pro", "stream": tc.stream,
+			res := runSDK(t, dir, map[string]any{"baseURL": base, "model": model, "stream": tc.stream,
 				"timeoutMs": tc.timeoutMs, "prompt": fmt.Sprintf("case %d: %s", i, tc.mode)})
 			took := time.Since(start)
 			// The proxy may still be settling an abandoned attempt.
@@ -286,4 +294,46 @@ func TestOpenAISDK(t *testing.T) {
 	if code := stopProxy(); code != 0 {
 		t.Errorf("proxy exited %d:\n%s", code, perr)
 	}
+
+	// A copy of the wallet spent its tokens: the proxy meets 409
+	// token-already-spent, drops the token, tries once more with another
+	// (also spent here), and tells the app why, with x-should-retry: false
+	// so the SDK does not retry. Never "no tokens".
+	t.Run("tokens spent by a copy of the wallet", func(t *testing.T) {
+		a := newCLIUser(t, filepath.Join(t.TempDir(), "a.json"))
+		a.buy("--issuer", p.IssuerURL, "--redeemer", p.RedeemerURL, "--plan", "starter", "--count", "2")
+		file := filepath.Join(t.TempDir(), "a.export")
+		a.must("wallet", "export", file)
+		b := newCLIUser(t, filepath.Join(t.TempDir(), "b.json"))
+		b.must("wallet", "import", file)
+		up.set("200")
+		for range 2 {
+			b.must("chat", "--redeemer", p.RedeemerURL, "--model", "blindpass-pro", "--no-stream", "from the copy")
+		}
+		addr := freeAddr(t)
+		_, perr, stop, _ := a.start("proxy", "--listen", addr, "--redeemer", p.RedeemerURL, "--refill-below", "0")
+		base := "http://" + addr + "/v1"
+		cliWaitFor(t, "the second proxy", func() bool {
+			resp, err := http.Get(base + "/models")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil && resp.StatusCode == http.StatusOK
+		})
+		up.set("200")
+		res := runSDK(t, dir, map[string]any{"baseURL": base, "model": "blindpass-pro", "prompt": "spent elsewhere"})
+		t.Logf("app saw %+v", res)
+		if res.OK || res.Class != "ConflictError" || !strings.Contains(res.Message, "already spent") || strings.Contains(res.Message, "not enough tokens") {
+			t.Errorf("the app got %+v, want ConflictError saying the tokens were already spent", res)
+		}
+		if n := len(up.got()); n != 0 {
+			t.Errorf("the upstream got %d requests, want 0", n)
+		}
+		if got := a.balance(); got != 0 {
+			t.Errorf("wallet a holds %d tokens, want 0 (both dropped)", got)
+		}
+		if code := stop(); code != 0 {
+			t.Errorf("proxy exited %d:\n%s", code, perr)
+		}
+	})
 }

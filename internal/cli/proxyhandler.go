@@ -149,8 +149,9 @@ func (p *proxy) payError(w http.ResponseWriter, err error) {
 	case errors.Is(err, client.ErrSpentElsewhere):
 		w.Header().Set("X-Should-Retry", "false")
 		w.Header().Set(client.ConsumedHeader, "true")
-		writeOpenAIError(w, http.StatusConflict, openAIErrorBody{Code: "token_already_spent", Message: err.Error() +
-			". The proxy already tried other tokens; check where else this wallet is used.",
+		writeOpenAIError(w, http.StatusConflict, openAIErrorBody{Code: "token_already_spent", Message: "tokens from " +
+			"your wallet were refused as already spent, and so were the others the proxy tried: a copy of this " +
+			"wallet (an export, a backup, another device) spent them. They were dropped; the request was not answered.",
 			ProblemType: problemBase + "token-already-spent", TokensConsumed: true})
 	case errors.Is(err, client.ErrReplayLimit):
 		// The tokens are spent; an SDK retry would buy a new answer.
