@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/blindpass/blindpass/gateway"
 	"github.com/blindpass/blindpass/protocol"
 )
 
@@ -192,6 +193,14 @@ func TestChallengeChangeRefusedAtSpend(t *testing.T) {
 	}
 	if walletCount(t, c) != 2 {
 		t.Fatal("the old tokens were dropped")
+	}
+}
+
+// TestDefaultMaxCostIsTheGateways: the client's default cap is the most a
+// Blindpass gateway may charge.
+func TestDefaultMaxCostIsTheGateways(t *testing.T) {
+	if DefaultMaxCost != gateway.MaxCost {
+		t.Fatalf("DefaultMaxCost = %d, gateway.MaxCost = %d", DefaultMaxCost, gateway.MaxCost)
 	}
 }
 

@@ -42,8 +42,10 @@ func AttachTokens(req *http.Request, tokens []protocol.Token) {
 // the wallet, and returns the answer for the caller to read and close.
 //
 // One request is paid for once. Do draws cost tokens at random among those
-// made for this redeemer's challenge (learned once per origin with
-// GetChallenge) whose key is not about to expire; too few gives ErrNoTokens.
+// made for this redeemer's challenge (the one the wallet remembers, see
+// Challenge) whose key is not about to expire; too few gives ErrNoTokens.
+// A cost above Client.MaxCost is refused (ErrCostTooHigh), and a 401 with
+// another challenge than the remembered one is ErrChallengeChanged.
 // After the answer:
 //   - Blindpass-Tokens-Consumed: false (the header, or "tokens_consumed":
 //     false in the error body): the tokens go back to the wallet. This is
@@ -333,7 +335,6 @@ func (c *Client) giveBack(ctx context.Context, w *wallet.Wallet, wt []wallet.Tok
 			slog.Int("tokens", len(wt)), slog.String("error", err.Error()))
 	}
 }
-
 
 // readBody reads req's body into memory (nil when it has none).
 func readBody(req *http.Request) ([]byte, error) {

@@ -11,7 +11,9 @@
 //
 // The wallet holds nothing about what was asked, and it does not record
 // which order a token was bought with: a stolen wallet must not link a
-// payment to a spend.
+// payment to a spend. The one exception is a batch in flight
+// (PendingBatch): from just before its request is sent until its tokens
+// are stored, the wallet holds what links the order to those tokens.
 //
 // # Encrypted wallets
 //
