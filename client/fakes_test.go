@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/blindpass/blindpass/protocol"
 )
@@ -468,6 +469,14 @@ func (f *fakeRedeemer) serveChat(w http.ResponseWriter, r *http.Request) {
 	case mode == "unknown":
 		w.Header().Set(ConsumedHeader, "unknown")
 		writeProblem(w, http.StatusServiceUnavailable, "store-unavailable", "outcome unknown")
+	case mode == "chunked":
+		// A JSON answer whose end arrives in a later chunk.
+		w.Header().Set(ConsumedHeader, "true")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"answer":"42"}`)
+		w.(http.Flusher).Flush()
+		time.Sleep(20 * time.Millisecond)
+		_, _ = io.WriteString(w, "\n\n")
 	case mode == "stream" || mode == "stream-cut":
 		w.Header().Set(ConsumedHeader, "true")
 		w.Header().Set("Content-Type", "text/event-stream")

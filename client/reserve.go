@@ -220,6 +220,7 @@ type paidBody struct {
 	stream bool // text/event-stream
 
 	mu          sync.Mutex
+	read        bool // some of the body was read
 	eof         bool
 	done        bool // saw "data: [DONE]"
 	undelivered bool
@@ -230,6 +231,7 @@ type paidBody struct {
 func (b *paidBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.mu.Lock()
+	b.read = b.read || n > 0
 	if b.stream {
 		b.scan(p[:n])
 	}
@@ -262,6 +264,14 @@ func (b *paidBody) scan(p []byte) {
 }
 
 func (b *paidBody) Close() error {
+	b.mu.Lock()
+	drain := b.ok && !b.stream && b.read && !b.eof && !b.undelivered
+	b.mu.Unlock()
+	if drain {
+		// A JSON decoder stops at the end of the value, before EOF: what is
+		// left of an answer that was read is checked here.
+		_, _ = io.Copy(io.Discard, io.LimitReader(b, 64<<10))
+	}
 	err := b.ReadCloser.Close()
 	b.once.Do(func() {
 		b.mu.Lock()

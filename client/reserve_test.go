@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -227,5 +228,28 @@ func waitPosts(t *testing.T, wd world, n int) {
 			t.Fatalf("the redeemer got %d requests, want %d", len(wd.red.to(fakeChatPath)), n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A caller that decodes the JSON answer (json.Decoder stops before EOF)
+// got a complete answer: the next identical request pays again.
+func TestDoDecodedAnswerIsComplete(t *testing.T) {
+	wd, c, _ := stocked(t, 3)
+	wd.red.set(func(f *fakeRedeemer) { f.mode = "chunked" })
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, wd.red.URL()+fakeChatPath, strings.NewReader(bodyA))
+		resp, err := c.Do(context.Background(), req, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	posts := wd.red.to(fakeChatPath)
+	if c.Reserved() != 0 || walletCount(t, c) != 1 || posts[0].Header.Get("Authorization") == posts[1].Header.Get("Authorization") {
+		t.Fatalf("reserved %d, wallet %d; want two purchases (0, 1)", c.Reserved(), walletCount(t, c))
 	}
 }

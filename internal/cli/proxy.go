@@ -124,5 +124,9 @@ func (a *App) proxy(ctx context.Context, g *globals, o proxyOptions) error {
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("proxy shutdown: %w", err)
 	}
+	if n := s.c.Reserved(); n > 0 {
+		// Kept in memory only (the wallet records nothing about requests).
+		logger.Info("tokens kept for retries of unfinished requests are dropped (they may have been spent)", "tokens", n)
+	}
 	return nil
 }
