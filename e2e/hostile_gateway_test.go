@@ -47,6 +47,13 @@ func gatewayCases(m material) []hostile {
 		g("an exact retry past the replay limit", chat, js, [][]byte{m.replayed.Marshal()}, replayedChat, 409, "replay-limit"),
 		g("the replayed token with another prompt", chat, js, [][]byte{m.replayed.Marshal()}, pro, 409, "token-already-spent"),
 		g("body over 1 MiB", chat, js, one, `{"model":"blindpass-pro","pad":"`+strings.Repeat("x", 1<<20)+`"}`, 413, ""),
+		// What one payment buys is bounded (issue 15 item 7): refused before the token is read.
+		g("n over the limit", chat, js, one, `{"model":"blindpass-pro","n":5,"messages":[]}`, 400, "parameter-limit"),
+		g("max_tokens over the limit", chat, js, one, `{"model":"blindpass-pro","max_tokens":1000000,"messages":[]}`, 400, "parameter-limit"),
+		g("n a string", chat, js, one, `{"model":"blindpass-pro","n":"5","messages":[]}`, 400, "invalid-parameter"),
+		g("best_of over the limit", "/v1/completions", js, one, `{"model":"blindpass-pro","prompt":"x","best_of":20}`, 400, "parameter-limit"),
+		g("a hundred prompts", "/v1/completions", js, one, `{"model":"blindpass-pro","prompt":[`+strings.TrimSuffix(strings.Repeat(`"p",`, 100), ",")+`]}`, 400, "parameter-limit"),
+		g("a thousand inputs", "/v1/embeddings", js, one, `{"model":"blindpass-pro","input":[`+strings.TrimSuffix(strings.Repeat(`"i",`, 1000), ",")+`]}`, 400, "parameter-limit"),
 		g("embeddings not JSON", "/v1/embeddings", js, one, `{`, 400, "invalid-json"),
 		g("completions unknown model", "/v1/completions", js, one, `{"model":"../../admin"}`, 404, "unknown-model"),
 		{name: "gateway/GET chat", target: "redeemer", method: http.MethodGet, path: chat, want: 405},

@@ -7,39 +7,58 @@ import (
 
 // rewriteModel returns obj, a JSON object, with the value of its top-level
 // "model" member replaced by model (a JSON string, already encoded). Every
-// other byte is kept as the upstream sent it. Anything that is not a JSON
-// object with a string "model" is returned unchanged.
+// other byte is kept as the upstream sent it. Anything that is not a valid
+// JSON object with a string "model" is returned unchanged.
 func rewriteModel(obj, model []byte) []byte {
 	if !bytes.Contains(obj, []byte(`"model"`)) || !json.Valid(obj) {
 		return obj
 	}
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return obj
-	}
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
-			return obj
+	// obj is valid JSON: one pass finds the top-level keys (a string at
+	// depth 1 right after '{' or ',').
+	depth, expectKey := 0, false
+	for i := 0; i < len(obj); i++ {
+		switch c := obj[i]; c {
+		case '{', '[':
+			depth++
+			expectKey = c == '{' && depth == 1
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			end := stringEnd(obj, i)
+			if expectKey && depth == 1 && string(obj[i:end]) == `"model"` {
+				v := end
+				for v < len(obj) && (obj[v] == ' ' || obj[v] == '\t' || obj[v] == '\n' || obj[v] == '\r' || obj[v] == ':') {
+					v++
+				}
+				if v >= len(obj) || obj[v] != '"' {
+					return obj // not a string
+				}
+				vend := stringEnd(obj, v)
+				out := make([]byte, 0, len(obj)-(vend-v)+len(model))
+				out = append(out, obj[:v]...)
+				out = append(out, model...)
+				return append(out, obj[vend:]...)
+			}
+			expectKey = false
+			i = end - 1
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return obj
-		}
-		if key, _ := kt.(string); key != "model" {
-			continue
-		}
-		end := dec.InputOffset()
-		start := end - int64(len(raw))
-		if start < 0 || end > int64(len(obj)) || !bytes.Equal(obj[start:end], raw) || len(raw) == 0 || raw[0] != '"' {
-			return obj
-		}
-		out := make([]byte, 0, len(obj)-len(raw)+len(model))
-		out = append(out, obj[:start]...)
-		out = append(out, model...)
-		return append(out, obj[end:]...)
 	}
 	return obj
+}
+
+// stringEnd is the index just after the JSON string that starts at b[i].
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(b)
 }
 
 // nextEvent finds the end of the first complete server-sent event in b: the

@@ -28,6 +28,14 @@ func FuzzRewriteModel(f *testing.F) {
 		if len(in) != len(got) {
 			t.Fatalf("%q -> %q: members changed", b, out)
 		}
+		for k, v := range in {
+			if k != "model" && !bytes.Equal(v, got[k]) {
+				t.Fatalf("%q -> %q: member %q changed", b, out, k)
+			}
+		}
+		if !bytes.Contains(out, pub) {
+			t.Fatalf("%q -> %q: the public model is missing", b, out)
+		}
 	})
 }
 
