@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/protocol"
 )
 
@@ -70,7 +71,18 @@ func (r *Redeemer) Refresh(ctx context.Context) error {
 			continue // rows gone: accepting it again would allow double spends
 		}
 		if !t.inStore {
-			if err := r.st.PrepareKey(ctx, k.id[:]); err != nil {
+			err := r.st.PrepareKey(ctx, k.id[:])
+			if errors.Is(err, store.ErrKeyRetired) {
+				// Its spent rows were dropped, by this process before a
+				// restart or by another replica: the store's tombstone
+				// outlives both, so a restored or clock-stepped directory
+				// cannot bring the key back.
+				t.dropped = true
+				r.logger.LogAttrs(ctx, slog.LevelWarn, "issuer directory lists a retired key; refusing it (its spent tokens were dropped)",
+					slog.String("key_id", shortID(k.id[:])))
+				continue
+			}
+			if err != nil {
 				errs = append(errs, fmt.Errorf("prepare key %s: %w", shortID(k.id[:]), err))
 				continue
 			}

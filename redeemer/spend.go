@@ -128,6 +128,12 @@ func (r *Redeemer) spend(ctx context.Context, tokens []protocol.Token, binding [
 	// afresh.
 	for attempt := 0; ; attempt++ {
 		already, err := r.st.Spend(ctx, rows)
+		if errors.Is(err, store.ErrKeyRetired) {
+			// Another replica retired the key (dropped its spent rows)
+			// and this one has not refreshed yet: the store refuses to
+			// recreate its rows; so does this redeemer (nothing was spent).
+			return Spend{}, r.unauthorized(ErrUnknownKey.Wrapping(err))
+		}
 		if err != nil {
 			return Spend{}, storeError("spend", err)
 		}

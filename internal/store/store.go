@@ -29,6 +29,10 @@ var (
 	// may not have been committed: the connection failed after the write
 	// was sent. A spend that fails so may have spent the tokens.
 	ErrOutcomeUnknown = errors.New("store: outcome unknown")
+	// ErrKeyRetired: the key's spent tokens were dropped (DropKey), so no
+	// token under it may ever be spent again, whatever the directory says
+	// later (a restored database, a clock stepped back).
+	ErrKeyRetired = errors.New("store: key retired: its spent tokens were dropped")
 )
 
 // Key is one issuer key epoch.
@@ -204,7 +208,8 @@ type SpentToken struct {
 // constraint is the only source of truth for single use.
 type SpendStore interface {
 	// PrepareKey makes room for a key's tokens (a Postgres partition). It is
-	// idempotent and safe to call from many replicas at once.
+	// idempotent and safe to call from many replicas at once. ErrKeyRetired
+	// for a key that was dropped.
 	PrepareKey(ctx context.Context, keyID []byte) error
 	// Spend inserts all tokens or none. When none of them was spent before,
 	// it returns (nil, nil). Otherwise nothing is inserted and it returns
@@ -223,7 +228,10 @@ type SpendStore interface {
 	// window is below before (an exact retry of it can no longer be
 	// served), and returns how many it erased.
 	ForgetBindings(ctx context.Context, before int64) (int64, error)
-	// DropKey removes every spent token of a key in one step (drop partition).
+	// DropKey removes every spent token of a key in one step (drop
+	// partition) and keeps a tombstone of the key in the same transaction:
+	// from then on PrepareKey and Spend refuse the key with ErrKeyRetired
+	// (Spend refuses all the tokens it was given, inserting none).
 	DropKey(ctx context.Context, keyID []byte) error
 	// SpentKeys lists the key ids that have room or rows in the spent set.
 	SpentKeys(ctx context.Context) ([][]byte, error)

@@ -21,6 +21,9 @@ const (
 	codeCheckViolation       = "23514"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	// codeKeyRetired is raised by blindpass_prepare_key (00060) for a key
+	// whose spent tokens were dropped.
+	codeKeyRetired = "BP001"
 )
 
 // wrap adds op to err and classifies it: unreachable database =>
@@ -34,6 +37,8 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
 	case hasCode(err, codeUniqueViolation):
 		return fmt.Errorf("%s: %w: %w", op, store.ErrConflict, err)
+	case hasCode(err, codeKeyRetired):
+		return fmt.Errorf("%s: %w: %w", op, store.ErrKeyRetired, err)
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	default:

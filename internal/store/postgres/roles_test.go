@@ -71,6 +71,9 @@ var policy = map[string]map[string][]string{
 	"spent_tokens": { // UPDATE of the replay columns from 00050
 		roleRedeemer: {"DELETE", "INSERT", "SELECT", "UPDATE(binding)", "UPDATE(binding_window)", "UPDATE(replays)"},
 	},
+	// 00060: tombstones of retired keys, written and read only by the
+	// SECURITY DEFINER functions blindpass_drop_key / blindpass_prepare_key.
+	"retired_keys": {},
 	// 00010 payments, granted in 00041.
 	"payment_events": {
 		roleIssuer: {"INSERT", "SELECT", "UPDATE"},
@@ -345,8 +348,12 @@ func TestRolesDenied(t *testing.T) {
 	if keys, err := red.SpentKeys(ctx); err != nil || len(keys) != 0 {
 		t.Fatalf("redeemer SpentKeys after DropKey = %x, %v", keys, err)
 	}
-	if err := red.PrepareKey(ctx, key); err != nil { // and the partition stays in use
-		t.Fatalf("redeemer PrepareKey again: %v", err)
+	if err := red.PrepareKey(ctx, key); !errors.Is(err, store.ErrKeyRetired) { // its tombstone (00060) refuses it
+		t.Fatalf("redeemer PrepareKey of the dropped key = %v, want ErrKeyRetired", err)
+	}
+	key[1] = 2
+	if err := red.PrepareKey(ctx, key); err != nil { // and a partition stays in use
+		t.Fatalf("redeemer PrepareKey of another key: %v", err)
 	}
 
 	iss := openAs(t, url, roleIssuer)

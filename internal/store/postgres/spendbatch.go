@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -248,7 +249,7 @@ func (b *spendBatcher) insert(ctx context.Context, pending []*pendingToken) erro
 		switch {
 		case missingPartition(err) && !prepared:
 			prepared = true
-			if err := b.prepareKeys(ctx, pending); err != nil {
+			if pending, err = b.prepareKeys(ctx, pending); err != nil {
 				return err
 			}
 			continue
@@ -315,18 +316,34 @@ func (b *spendBatcher) insertOnce(ctx context.Context, pending []*pendingToken) 
 }
 
 // prepareKeys prepares every distinct key of the batch.
-func (b *spendBatcher) prepareKeys(ctx context.Context, pending []*pendingToken) error {
+func (b *spendBatcher) prepareKeys(ctx context.Context, pending []*pendingToken) ([]*pendingToken, error) {
+	retired := map[string]error{}
 	done := map[string]bool{}
 	for _, p := range pending {
 		if done[string(p.tok.KeyID)] {
 			continue
 		}
 		done[string(p.tok.KeyID)] = true
-		if err := b.s.PrepareKey(ctx, p.tok.KeyID); err != nil {
-			return err
+		err := b.s.PrepareKey(ctx, p.tok.KeyID)
+		switch {
+		case errors.Is(err, store.ErrKeyRetired):
+			retired[string(p.tok.KeyID)] = err // refuse its tokens, never recreate its partition
+		case err != nil:
+			return pending, err
 		}
 	}
-	return nil
+	if len(retired) == 0 {
+		return pending, nil
+	}
+	kept := pending[:0:0]
+	for _, p := range pending {
+		if err, ok := retired[string(p.tok.KeyID)]; ok {
+			p.failed(err)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	return kept, nil
 }
 
 // readStored returns the stored rows of those pending tokens that are in the

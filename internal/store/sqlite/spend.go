@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/blindpass/blindpass/internal/store"
 )
@@ -19,8 +20,26 @@ func (s *Store) PrepareKey(ctx context.Context, keyID []byte) error {
 	if len(keyID) == 0 {
 		return errors.New("sqlite: prepare key: empty key id")
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO spent_keys (key_id) VALUES (?) ON CONFLICT DO NOTHING`, keyID)
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		if err := notRetired(ctx, tx, keyID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO spent_keys (key_id) VALUES (?) ON CONFLICT DO NOTHING`, keyID)
+		return err
+	})
 	return wrap("sqlite: prepare key", err)
+}
+
+// notRetired fails with store.ErrKeyRetired when keyID has a tombstone.
+func notRetired(ctx context.Context, tx *sql.Tx, keyID []byte) error {
+	var retired bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM retired_keys WHERE key_id = ?)`, keyID).Scan(&retired); err != nil {
+		return err
+	}
+	if retired {
+		return store.ErrKeyRetired
+	}
+	return nil
 }
 
 // Spend inserts all tokens or none (see store.SpendStore), each with
@@ -41,6 +60,13 @@ func (s *Store) Spend(ctx context.Context, tokens []store.SpentToken) ([]store.S
 	}
 	var spent []store.SpentToken
 	err := s.transact(ctx, func(tx *sql.Tx) error {
+		for i, t := range norm {
+			if i == 0 || !bytes.Equal(t.KeyID, norm[i-1].KeyID) { // sorted by key id
+				if err := notRetired(ctx, tx, t.KeyID); err != nil {
+					return err
+				}
+			}
+		}
 		for _, t := range norm {
 			res, err := tx.ExecContext(ctx, `INSERT INTO spent_tokens (key_id, nonce, binding, binding_window, spent_hour)
 				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, t.KeyID, t.Nonce, t.Binding, t.Window, toDB(t.SpentHour))
@@ -164,9 +190,15 @@ func (s *Store) ForgetBindings(ctx context.Context, before int64) (int64, error)
 	return n, wrap("sqlite: forget bindings", err)
 }
 
-// DropKey deletes every spent token of the key and forgets the key.
+// DropKey deletes every spent token of the key and forgets the key, keeping
+// a tombstone of it (retired_keys) in the same transaction.
 func (s *Store) DropKey(ctx context.Context, keyID []byte) error {
 	err := s.transact(ctx, func(tx *sql.Tx) error {
+		day := time.Now().UTC().Truncate(24 * time.Hour)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO retired_keys (key_id, retired_on) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+			keyID, toDB(day)); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM spent_tokens WHERE key_id = ?`, keyID); err != nil {
 			return err
 		}
