@@ -151,6 +151,28 @@ func TestLoadRedeemer(t *testing.T) {
 			},
 		},
 		{
+			name: "environment: pass_fields and a model's limits",
+			yaml: redeemerYAML,
+			env: Env{
+				"BLINDPASS_REDEEMER_GATEWAY_PASS_FIELDS":                "metadata",
+				"BLINDPASS_REDEEMER_GATEWAY_MODELS_0_LIMITS_MAX_N":      "2",
+				"BLINDPASS_REDEEMER_GATEWAY_MODELS_0_LIMITS_CAP_FIELD":  "max_completion_tokens",
+				"BLINDPASS_REDEEMER_GATEWAY_MODELS_0_LIMITS_MAX_INPUTS": "-1",
+			},
+			check: func(t *testing.T, c *Redeemer) {
+				l := c.Gateway.Models[0].Limits
+				if !slices.Equal(c.Gateway.PassFields, []string{"metadata"}) || l.MaxN != 2 || l.CapField != "max_completion_tokens" || l.MaxInputs != -1 {
+					t.Errorf("pass_fields %q, limits %+v", c.Gateway.PassFields, l)
+				}
+			},
+		},
+		{
+			name:    "environment: a limit that is no limit",
+			yaml:    redeemerYAML,
+			env:     Env{"BLINDPASS_REDEEMER_GATEWAY_MODELS_0_LIMITS_MAX_N": "-5"},
+			wantErr: []string{"gateway.models[0].limits.max_n"},
+		},
+		{
 			name:    "environment: index past the end",
 			yaml:    redeemerYAML,
 			env:     Env{"BLINDPASS_REDEEMER_GATEWAY_UPSTREAMS_5_NAME": "x"},
