@@ -170,6 +170,17 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 	if sampler != nil {
 		rep.RSS, _ = sampler.stop()
 	}
+	if srv != nil && cfg.RelayTokens > 0 {
+		n := cfg.RelayTokens
+		cfg.progress("redemption through an OHTTP relay and directly: %d tokens each, %d clients", n, min(cfg.Clients, relayClients))
+		toks, err := supply(2*n + 2*relayWarm)
+		if err != nil {
+			return nil, err
+		}
+		if rep.Relay, err = relayPhase(ctx, srv, redeemerURL+redeemer.RedeemPath, toks, min(cfg.Clients, relayClients)); err != nil {
+			return nil, err
+		}
+	}
 	if rep.Verify.PerSecond > 0 {
 		rep.VerifyRatio = rep.Full.PerSecond / rep.Verify.PerSecond
 	}

@@ -19,6 +19,7 @@ func tiny(dbURL string) Config {
 		IssueClients:   2,
 		RedeemTokens:   40,
 		Clients:        4,
+		RelayTokens:    30,
 		RedeemDuration: 20 * time.Second,
 		FixedRate:      50,
 		FixedDuration:  200 * time.Millisecond,
@@ -54,6 +55,12 @@ func TestRunInProcess(t *testing.T) {
 	if !strings.Contains(rep.Database, "synchronous_commit=") {
 		t.Errorf("Database = %q, want the durability settings", rep.Database)
 	}
+	// The relay phase: both ways redeemed every token, and the ratio is of
+	// this run's two measurements.
+	if rl := rep.Relay; rl == nil || rl.Direct.OK != cfg.RelayTokens || rl.Relayed.OK != cfg.RelayTokens ||
+		rl.Direct.Errors+rl.Relayed.Errors != 0 || rl.ThroughputRatio != rl.Relayed.PerSecond/rl.Direct.PerSecond || rl.ThroughputRatio <= 0 {
+		t.Errorf("relay phase %+v", rl)
+	}
 	for _, phase := range []string{"issuance", "raw VerifyToken", "full speed", "fixed rate"} {
 		if !strings.Contains(progress.String(), phase) {
 			t.Errorf("progress does not mention %q:\n%s", phase, progress.String())
@@ -61,7 +68,7 @@ func TestRunInProcess(t *testing.T) {
 	}
 	var out bytes.Buffer
 	rep.Print(&out)
-	for _, want := range []string{"raw signer", "circl BlindSign", "raw VerifyToken", "p99", "in the redeemer", "of which spend", "Go runtime", "Targets (issue 7)", "redeemer memory"} {
+	for _, want := range []string{"raw signer", "circl BlindSign", "raw VerifyToken", "p99", "in the redeemer", "of which spend", "Go runtime", "Targets (issue 7)", "redeemer memory", "through relay"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report does not contain %q:\n%s", want, out.String())
 		}

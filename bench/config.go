@@ -44,6 +44,10 @@ type Config struct {
 	RedeemTokens   int
 	RedeemDuration time.Duration
 	Clients        int
+	// RelayTokens is how many tokens the relay phase redeems directly and
+	// as many through an Oblivious HTTP relay (in-process servers only;
+	// default 2,000, negative: no relay phase).
+	RelayTokens int
 	// FixedRate is the rate of the fixed-rate phase in redemptions per
 	// second (default: half of the measured maximum), FixedDuration its
 	// length (default 5s).
@@ -95,6 +99,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.IssueClients, runtime.GOMAXPROCS(0))
 	def(&c.RedeemTokens, 50000)
 	def(&c.Clients, 64)
+	def(&c.RelayTokens, 2000)
 	if c.RedeemDuration == 0 {
 		c.RedeemDuration = 10 * time.Second
 	}

@@ -27,6 +27,9 @@ type Report struct {
 	// VerifyRatio is Full.PerSecond / Verify.PerSecond: the share of the
 	// raw verification rate that survives HTTP, Postgres and the rest.
 	VerifyRatio float64 `json:"redeem_to_raw_verify"`
+	// Relay compares direct redemption with redemption through an OHTTP
+	// relay in the same run (in-process servers only).
+	Relay *RelayResult `json:"redeem_relay,omitempty"`
 	// DoubleSpendRefused: a token presented again after the run got 409.
 	DoubleSpendRefused bool `json:"double_spend_refused"`
 
@@ -113,6 +116,19 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	p("  a token presented again after the run: refused with 409 %v", r.DoubleSpendRefused)
+	if rl := r.Relay; rl != nil {
+		p("")
+		p("Redemption through an Oblivious HTTP relay: POST /v1/redeem, %d clients, %d requests each way, net/http both", rl.Direct.Clients, rl.Direct.Requests)
+		p("  direct          %8.0f redemptions/s  p50 %s  p99 %s  errors %d", rl.Direct.PerSecond, round(rl.Direct.Latency.P50), round(rl.Direct.Latency.P99), rl.Direct.Errors)
+		p("  through relay   %8.0f redemptions/s  p50 %s  p99 %s  errors %d", rl.Relayed.PerSecond, round(rl.Relayed.Latency.P50), round(rl.Relayed.Latency.P99), rl.Relayed.Errors)
+		p("  ratio           %8.2f  (relayed ÷ direct throughput); latency ×%.2f p50, ×%.2f p99; the hop adds %s p50, %s p99",
+			rl.ThroughputRatio, rl.P50Ratio, rl.P99Ratio, round(rl.AddedP50), round(rl.AddedP99))
+		for _, res := range []RedeemResult{rl.Direct, rl.Relayed} {
+			if res.FirstError != "" {
+				p("  first error: %s", res.FirstError)
+			}
+		}
+	}
 	if r.RSS > 0 {
 		p("")
 		p("Memory: largest RSS during redemption %.0f MB, of %s", float64(r.RSS)/(1<<20), r.RSSOf)

@@ -16,6 +16,8 @@ import (
 	"github.com/blindpass/blindpass/internal/store/postgres"
 	"github.com/blindpass/blindpass/issuer"
 	"github.com/blindpass/blindpass/issuer/keys"
+	ohttpgw "github.com/blindpass/blindpass/ohttp/gateway"
+	"github.com/blindpass/blindpass/ohttp/relay"
 	"github.com/blindpass/blindpass/protocol"
 	"github.com/blindpass/blindpass/redeemer"
 )
@@ -30,6 +32,9 @@ type servers struct {
 	timer                  *handlerTimer // the redeemer's handler time
 	spends                 *durations    // the redeemer's store.Spend time
 	stop                   func() error
+	// relayURL is an Oblivious HTTP relay to the redeemer's OHTTP gateway
+	// (the same redeemer, behind gateway.Wrap), for the relay phase.
+	relayURL string
 }
 
 // startServers starts the issuer (with dev payments) and the redeemer on
@@ -102,12 +107,28 @@ func startServers(ctx context.Context, cfg Config, dbURL string) (_ *servers, er
 	}
 	e := httpx.NewEcho(logger)
 	red.Register(e)
+	gw, err := ohttpgw.New(filepath.Join(dir, "ohttp-keys.json"), kek, logger)
+	if err != nil {
+		return nil, err
+	}
+	relayLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { relayLn.Close() })
+	rl, err := relay.New(relay.Config{Gateways: []string{redURL + ohttpgw.Path},
+		MaxRequestBytes: 1 << 20, MaxResponseBytes: 1 << 20, MaxConcurrent: 4096, RequestTimeout: time.Minute, KeyCache: time.Hour},
+		nil, logger)
+	if err != nil {
+		return nil, err
+	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return httpx.Serve(gctx, issLn, iss.Handler(), httpx.DefaultTimeouts, logger) })
 	timer := &handlerTimer{next: e}
-	g.Go(func() error { return httpx.Serve(gctx, redLn, timer, httpx.StreamingTimeouts, logger) })
+	g.Go(func() error { return httpx.Serve(gctx, redLn, gw.Wrap(timer), httpx.StreamingTimeouts, logger) })
+	g.Go(func() error { return httpx.Serve(gctx, relayLn, rl, httpx.StreamingTimeouts, logger) })
 	g.Go(func() error { return red.Run(gctx) })
 	cleanups = append(cleanups, func() { cancel(); _ = g.Wait() })
 
@@ -121,6 +142,7 @@ func startServers(ctx context.Context, cfg Config, dbURL string) (_ *servers, er
 	}
 	return &servers{
 		issuerURL: issURL, redeemerURL: redURL, km: km, dbURL: dbURL, timer: timer, spends: spends,
+		relayURL: "http://" + relayLn.Addr().String(),
 		stop: func() error {
 			cancel()
 			err := g.Wait()

@@ -72,6 +72,7 @@ process. Against running servers (the issuer must run with dev payments), give
 	f.IntVar(&cfg.BatchSize, "batch-size", 100, "token requests per batch")
 	f.IntVar(&cfg.IssueClients, "issue-clients", 0, "batches in flight at once (default GOMAXPROCS)")
 	f.IntVar(&cfg.RedeemTokens, "tokens", 50000, "redemptions in the full-speed phase")
+	f.IntVar(&cfg.RelayTokens, "relay-tokens", 2000, "redemptions directly and as many through an OHTTP relay, to compare (in-process servers; negative: skip)")
 	f.DurationVar(&cfg.RedeemDuration, "duration", 10*time.Second, "time bound of the full-speed phase")
 	f.IntVar(&cfg.Clients, "clients", 64, "concurrent HTTP clients in the full-speed phase")
 	f.Float64Var(&cfg.FixedRate, "rate", 0, "redemptions per second of the fixed-rate phase (default: half the measured maximum)")
