@@ -9,7 +9,7 @@ import (
 )
 
 // DefaultRelayListen is the relay's default listen address.
-const DefaultRelayListen = ":8703"
+const DefaultRelayListen = ":8704"
 
 // Relay configures `blindpassd relay`: an Oblivious HTTP relay (RFC 9458
 // §4) meant to be run by another organization than the operator of the

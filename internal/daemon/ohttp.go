@@ -50,7 +50,7 @@ the relay fetches itself and serves identically to every client.
 The relay only hides client addresses from the operator if someone else runs it: see
 docs/privacy-network.md.`,
 		Example: `  blindpassd relay --config /etc/blindpass/relay.yaml
-  blindpassd relay --addr 127.0.0.1:8703 --gateway https://redeemer.example/.well-known/ohttp-gateway`,
+  blindpassd relay --addr 127.0.0.1:8704 --gateway https://redeemer.example/.well-known/ohttp-gateway`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg *config.Relay
@@ -92,7 +92,7 @@ docs/privacy-network.md.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&configFile, "config", "c", "", "configuration file (YAML); the other flags are then refused")
-	f.StringVar(&addr, "addr", "127.0.0.1:8703", "listen address")
+	f.StringVar(&addr, "addr", "127.0.0.1:8704", "listen address")
 	f.StringSliceVar(&gateways, "gateway", nil, "gateway URL to forward to (repeatable), e.g. https://redeemer.example/.well-known/ohttp-gateway")
 	f.BoolVar(&jsonLogs, "json-logs", false, "log JSON instead of text")
 	return cmd
