@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -225,6 +227,14 @@ func TestOHTTPThroughRelay(t *testing.T) {
 	if s := model.streams.Load(); s != 2 {
 		t.Errorf("%d streamed answers upstream, want 2", s)
 	}
+	// The redeemer logged each relayed chat once, as a direct one, and
+	// nothing about the gateway's own requests.
+	if got := p.chatStatuses(); got["200"] != 5 || len(got) != 1 {
+		t.Errorf("the redeemer logged chat answers %v, want 5 × 200", got)
+	}
+	if strings.Contains(p.out.String(), "ohttp-gateway") {
+		t.Errorf("the dev log names the gateway route")
+	}
 }
 
 func gatewayConfig(t *testing.T, base string) []byte {
@@ -238,4 +248,116 @@ func gatewayConfig(t *testing.T, base string) []byte {
 		t.Fatalf("key configuration: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	return b
+}
+
+// socks5Server is a minimal SOCKS5 proxy (RFC 1928: no authentication,
+// CONNECT only) that records the destinations asked for.
+type socks5Server struct {
+	addr  string
+	mu    sync.Mutex
+	dests []string
+}
+
+func newSOCKS5(t *testing.T) *socks5Server {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	s := &socks5Server{addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c)
+		}
+	}()
+	return s
+}
+
+func (s *socks5Server) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	hdr := make([]byte, 2)
+	if _, err := io.ReadFull(br, hdr); err != nil || hdr[0] != 5 {
+		return
+	}
+	if _, err := io.ReadFull(br, make([]byte, hdr[1])); err != nil {
+		return
+	}
+	c.Write([]byte{5, 0}) // no authentication
+	req := make([]byte, 4)
+	if _, err := io.ReadFull(br, req); err != nil || req[1] != 1 {
+		return
+	}
+	var host string
+	switch req[3] {
+	case 1:
+		ip := make([]byte, 4)
+		io.ReadFull(br, ip)
+		host = net.IP(ip).String()
+	case 3:
+		n, _ := br.ReadByte()
+		name := make([]byte, n)
+		io.ReadFull(br, name)
+		host = string(name)
+	default:
+		return
+	}
+	pb := make([]byte, 2)
+	io.ReadFull(br, pb)
+	dest := net.JoinHostPort(host, fmt.Sprint(int(pb[0])<<8|int(pb[1])))
+	s.mu.Lock()
+	s.dests = append(s.dests, dest)
+	s.mu.Unlock()
+	up, err := net.Dial("tcp", dest)
+	if err != nil {
+		c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
+		return
+	}
+	defer up.Close()
+	c.Write([]byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0})
+	go func() { io.Copy(up, br); up.(*net.TCPConn).CloseWrite() }()
+	io.Copy(c, up)
+}
+
+func (s *socks5Server) destinations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.dests...)
+}
+
+// TestSOCKS5: `blindpass --socks5` connects through the SOCKS5 proxy (as
+// it would through Tor), directly to the redeemer or to the relay.
+func TestSOCKS5(t *testing.T) {
+	p := startDev(t, t.TempDir(), "")
+	relayURL, _ := startRelay(t, p, "5m")
+	socks := newSOCKS5(t)
+	u := newCLIUser(t, filepath.Join(t.TempDir(), "w.json"))
+	redeemerHost := strings.TrimPrefix(p.RedeemerURL, "http://")
+	// chat without --model lists the models: a request to the redeemer.
+	models := func(args ...string) string {
+		out, errOut, _ := u.run(append(args, "chat", "--redeemer", p.RedeemerURL)...)
+		return out + errOut
+	}
+	if out := models("--socks5", "socks5h://"+socks.addr); !strings.Contains(out, "blindpass-pro") {
+		t.Fatalf("models through SOCKS5: %q", out)
+	}
+	if d := socks.destinations(); len(d) == 0 || d[len(d)-1] != redeemerHost {
+		t.Fatalf("SOCKS5 destinations %v, want the redeemer %s", d, redeemerHost)
+	}
+	n := len(socks.destinations())
+	if out := models("--socks5", "socks5://"+socks.addr, "--relay", relayURL); !strings.Contains(out, "blindpass-pro") {
+		t.Fatalf("models through SOCKS5 and the relay: %q", out)
+	}
+	for _, d := range socks.destinations()[n:] {
+		if d != strings.TrimPrefix(relayURL, "http://") {
+			t.Fatalf("with a relay, SOCKS5 was asked for %s", d)
+		}
+	}
+	if _, errOut, code := u.run("--socks5", "http://"+socks.addr, "chat"); code != 2 || !strings.Contains(errOut, "socks5h://") {
+		t.Fatalf("a non-SOCKS URL: exit %d %s", code, errOut)
+	}
 }
