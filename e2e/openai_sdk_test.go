@@ -291,6 +291,32 @@ func TestOpenAISDK(t *testing.T) {
 			}
 		})
 	}
+	// The app calls again with the same request after its first call failed
+	// (a cut body each time): still one payment, until the redeemer's replay
+	// limit (default 3) is reached; then a 409 replay_limit the SDK does not
+	// retry (x-should-retry: false) says the tokens are spent.
+	t.Run("the same request again after a failed call", func(t *testing.T) {
+		up.set("body cut off")
+		before := u.balance()
+		args := map[string]any{"baseURL": base, "model": "blindpass-pro", "prompt": "body cut off, twice"}
+		first := runSDK(t, dir, args)
+		if first.OK || first.Class != "InternalServerError" || len(up.got()) != 3 {
+			t.Fatalf("first call: %+v after %d upstream requests", first, len(up.got()))
+		}
+		up.set("body cut off")
+		second := runSDK(t, dir, args)
+		t.Logf("second call: %+v", second)
+		if second.OK || second.Class != "ConflictError" || !strings.Contains(second.Message, "as often as one payment allows") {
+			t.Errorf("second call: %+v, want ConflictError about the replay limit", second)
+		}
+		if n := len(up.got()); n != 1 {
+			t.Errorf("the second call reached the upstream %d times, want 1 (the third replay; the fourth is refused)", n)
+		}
+		if spent := before - u.balance(); spent != 1 {
+			t.Errorf("two calls of one request spent %d tokens, want 1", spent)
+		}
+	})
+
 	if code := stopProxy(); code != 0 {
 		t.Errorf("proxy exited %d:\n%s", code, perr)
 	}
