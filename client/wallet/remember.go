@@ -194,17 +194,21 @@ func (w *Wallet) PendingBatches(issuerURL string) ([]PendingBatch, error) {
 }
 
 // FinishPending stores the tokens of a batch and removes the batch, in one
-// save: the tokens never exist twice, and the batch is not lost. It returns
-// how many tokens were new.
+// save: the tokens never exist twice, and the batch is not lost. When the
+// batch is no longer pending (another process finished it, and may have
+// spent some of its tokens since), nothing is added. It returns how many
+// tokens were new.
 func (w *Wallet) FinishPending(p PendingBatch, tokens []Token) (int, error) {
 	var added int
 	err := w.Update(func(st *State) error {
-		var err error
-		if added, err = st.AddTokens(tokens); err != nil {
-			return err
-		}
+		before := len(st.Pending)
 		st.Pending = slices.DeleteFunc(st.Pending, func(e PendingBatch) bool { return samePending(e, p) })
-		return nil
+		if len(st.Pending) == before {
+			return nil
+		}
+		var err error
+		added, err = st.AddTokens(tokens)
+		return err
 	})
 	return added, err
 }

@@ -99,6 +99,17 @@ func TestPendingLifecycle(t *testing.T) {
 	if left, _ := w2.PendingBatches(""); len(left) != 0 {
 		t.Fatalf("still pending: %+v", left)
 	}
+	// Another process finishing the same batch later adds nothing: the
+	// tokens may have been spent since.
+	if _, err := w2.Take(2, Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.FinishPending(p, fakeTokens(3, "i.test", randBytes(32), time.Time{})); err != nil || n != 0 {
+		t.Fatalf("a second FinishPending = %d, %v; want nothing added", n, err)
+	}
+	if left, _ := w2.Count(Filter{}); left != 1 {
+		t.Fatalf("%d tokens, want 1", left)
+	}
 }
 
 // oldState is the wallet as programs before this change decode it.
