@@ -117,6 +117,7 @@ func (u *sdkUpstream) serve(w http.ResponseWriter, r *http.Request) {
 type sdkResult struct {
 	OK             bool   `json:"ok"`
 	Content        string `json:"content"`
+	Model          string `json:"model"`
 	Class          string `json:"class"`
 	Message        string `json:"message"`
 	Status         *int   `json:"status"`
@@ -246,8 +247,8 @@ func TestOpenAISDK(t *testing.T) {
 			t.Logf("app saw %+v after %s; %d tokens spent; the upstream got %d requests", res, took.Round(time.Millisecond), spent, len(up.got()))
 
 			if tc.class == "" {
-				if !res.OK || res.Content != tc.message {
-					t.Errorf("the app got %+v, want the answer %q", res, tc.message)
+				if !res.OK || res.Content != tc.message || res.Model != model {
+					t.Errorf("the app got %+v, want the answer %q from %s", res, tc.message, model)
 				}
 			} else {
 				if res.OK || res.Class != tc.class || !strings.Contains(res.Message, tc.message) {
@@ -276,6 +277,9 @@ func TestOpenAISDK(t *testing.T) {
 					if _, ok := r.Body[f]; ok {
 						t.Errorf("the upstream received %q: %v", f, r.Body)
 					}
+				}
+				if r.Body["model"] != "upstream-model" {
+					t.Errorf("the upstream was asked for model %v", r.Body["model"])
 				}
 				if !strings.Contains(fmt.Sprint(r.Body["messages"]), tc.mode) {
 					t.Errorf("the upstream did not get the prompt: %v", r.Body)

@@ -33,6 +33,7 @@ try {
   } else {
     const completion = await client.chat.completions.create(request);
     result.content = completion.choices[0].message.content;
+    result.model = completion.model;
   }
   result.ok = true;
 } catch (err) {
