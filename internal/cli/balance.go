@@ -56,6 +56,9 @@ type balanceReport struct {
 	Keys    []keyBalance   `json:"keys"`
 	Orders  []orderBalance `json:"orders"`
 	Dropped int            `json:"expired_dropped,omitempty"`
+	// InFlight counts the tokens of batches sent to an issuer whose answer
+	// never arrived (saved in the wallet; `refill` finishes them).
+	InFlight int `json:"tokens_in_flight,omitempty"`
 }
 
 func (a *App) balance(ctx context.Context, g *globals, credit bool) error {
@@ -103,6 +106,13 @@ func (a *App) balance(ctx context.Context, g *globals, credit bool) error {
 		}
 		rep.Orders = append(rep.Orders, ob)
 	}
+	pending, err := s.w.PendingBatches("")
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		rep.InFlight += p.Count
+	}
 	if g.json {
 		return a.printJSON(rep)
 	}
@@ -140,6 +150,9 @@ func (a *App) printBalance(rep balanceReport) {
 	}
 	if rep.Dropped > 0 {
 		fmt.Fprintf(a.stdout, "%s of expired keys dropped.\n", count(rep.Dropped, "token", "tokens"))
+	}
+	if rep.InFlight > 0 {
+		fmt.Fprintf(a.stdout, "%s of an interrupted fetch wait in the wallet: `blindpass refill` finishes it.\n", count(rep.InFlight, "token", "tokens"))
 	}
 	if rep.Tokens == 0 {
 		fmt.Fprintln(a.stdout, "Get tokens with `blindpass buy --issuer URL --plan ID`, `blindpass voucher CODE`, or `blindpass refill`.")

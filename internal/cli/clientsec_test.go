@@ -110,6 +110,9 @@ func TestRefillFinishesSavedBatch(t *testing.T) {
 			if got := u.tokens(); got != 1 {
 				t.Fatalf("%d tokens before the next refill, want 1", got)
 			}
+			if b := u.must("wallet", "balance"); !strings.Contains(b.stdout, "25 tokens of an interrupted fetch") {
+				t.Fatalf("balance does not mention the batch in flight:\n%s", b.stdout)
+			}
 			if r := u.must("refill"); !strings.Contains(r.stdout, "99 new tokens") {
 				t.Fatalf("the next refill: %s", r.stdout)
 			}
