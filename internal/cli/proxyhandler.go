@@ -135,7 +135,9 @@ func (p *proxy) forwardPaid(w http.ResponseWriter, r *http.Request, path string)
 		return
 	}
 	defer resp.Body.Close()
-	relay(w, resp, p.logger)
+	if code := relay(w, resp, p.logger); code == "insufficient-tokens" || code == "too-many-tokens" {
+		p.models.stale() // the model's cost changed: ask again before the next request
+	}
 	p.logger.Info("request", "model", head.Model, "cost", cost, "status", resp.StatusCode, "duration", time.Since(start).Round(time.Millisecond))
 }
 
@@ -196,15 +198,16 @@ var relayHeaders = []string{"Cache-Control", "Retry-After", client.ConsumedHeade
 // raises an error instead of taking the partial text as the answer. When
 // the app cannot be written to, the answer is marked undelivered: its
 // tokens stay reserved for the app's retry.
-func relay(w http.ResponseWriter, resp *http.Response, logger *slog.Logger) {
+//
+// It returns the problem code of an error answer ("" when none).
+func relay(w http.ResponseWriter, resp *http.Response, logger *slog.Logger) (code string) {
 	for _, h := range relayHeaders {
 		if v := resp.Header.Get(h); v != "" {
 			w.Header().Set(h, v)
 		}
 	}
 	if resp.StatusCode >= 400 {
-		relayError(w, resp)
-		return
+		return relayError(w, resp)
 	}
 	ct := resp.Header.Get("Content-Type")
 	if ct != "" {
@@ -227,11 +230,11 @@ func relay(w http.ResponseWriter, resp *http.Response, logger *slog.Logger) {
 			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				client.MarkUndelivered(resp) // the app hung up
-				return
+				return ""
 			}
 			if rc.Flush() != nil {
 				client.MarkUndelivered(resp)
-				return
+				return ""
 			}
 		}
 		if err == nil {
@@ -246,14 +249,16 @@ func relay(w http.ResponseWriter, resp *http.Response, logger *slog.Logger) {
 			_, _ = w.Write(streamCutEvent(sse.last, resp.Header.Get(client.ConsumedHeader)))
 			_ = rc.Flush()
 		}
-		return
+		return ""
 	}
 }
 
-// relayError passes a gateway error answer on in OpenAI's shape.
-func relayError(w http.ResponseWriter, resp *http.Response) {
+// relayError passes a gateway error answer on in OpenAI's shape and returns
+// its problem code.
+func relayError(w http.ResponseWriter, resp *http.Response) string {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	f := client.ParseErrorBody(b)
 	var probe struct {
 		Error json.RawMessage `json:"error"`
 	}
@@ -262,9 +267,8 @@ func relayError(w http.ResponseWriter, resp *http.Response) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(b)
-		return
+		return f.Code
 	}
-	f := client.ParseErrorBody(b)
 	e := openAIErrorBody{Code: strings.ReplaceAll(f.Code, "-", "_"), Message: f.Message, ProblemType: f.ProblemType}
 	if e.Code == "" {
 		e.Code = "http_" + strconv.Itoa(resp.StatusCode)
@@ -282,6 +286,7 @@ func relayError(w http.ResponseWriter, resp *http.Response) {
 		e.TokensConsumed = f.TokensConsumed
 	}
 	writeOpenAIError(w, resp.StatusCode, e)
+	return f.Code
 }
 
 // sseState follows a server-sent event stream for "data: [DONE]" and error
@@ -408,6 +413,16 @@ type modelCache struct {
 	mu      sync.Mutex
 	models  []client.Model
 	fetched time.Time
+}
+
+// stale makes the next cost lookup ask the gateway again (the old list is
+// kept if that fails).
+func (m *modelCache) stale() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.fetched.IsZero() {
+		m.fetched = m.now().Add(-modelsFresh)
+	}
 }
 
 // cost is the model's cost in tokens; a model the gateway does not list

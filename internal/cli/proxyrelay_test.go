@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/blindpass/blindpass/client"
 )
@@ -152,4 +156,32 @@ func FuzzSSEState(f *testing.F) {
 			t.Fatalf("whole %+v, split at %d %+v", whole, split, parts)
 		}
 	})
+}
+
+// After the gateway says the token count was wrong (the operator changed a
+// model's cost), the proxy asks for the costs again before the next request.
+func TestModelCacheStale(t *testing.T) {
+	var mu sync.Mutex
+	cost := 1
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, `{"object":"list","data":[{"id":"m","object":"model","cost":%d}]}`, cost)
+	}))
+	defer srv.Close()
+	m := &modelCache{c: &client.Client{}, redeemer: srv.URL, now: time.Now}
+	ctx := context.Background()
+	if c, err := m.cost(ctx, "m"); err != nil || c != 1 {
+		t.Fatalf("cost = %d, %v", c, err)
+	}
+	mu.Lock()
+	cost = 2
+	mu.Unlock()
+	if c, _ := m.cost(ctx, "m"); c != 1 {
+		t.Fatalf("a fresh list was asked again: cost %d", c)
+	}
+	m.stale()
+	if c, _ := m.cost(ctx, "m"); c != 2 {
+		t.Fatalf("after stale, cost %d, want 2", c)
+	}
 }
