@@ -162,6 +162,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 	}
 	end := time.Now()
 
+	w.waitBindingsErased()
 	ev, know := w.gather(buyers, start, end)
 	w.addProblems(ev)
 	know.Secrets = append(know.Secrets, extra...)
