@@ -6,12 +6,20 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
 
 // DefaultMaxBatch is the default largest generic batch.
 const DefaultMaxBatch = 100
+
+// Defaults of the order limits (Config).
+const (
+	DefaultOrdersPerMinute  = 60
+	DefaultOrderBurst       = 20
+	DefaultPruneUnpaidAfter = 30 * 24 * time.Hour
+)
 
 // Config configures the issuer's HTTP side.
 type Config struct {
@@ -36,6 +44,20 @@ type Config struct {
 	// SignWorkers bounds how many signatures are computed at once across all
 	// requests (default GOMAXPROCS).
 	SignWorkers int
+	// OrdersPerMinute and OrderBurst bound new orders (POST /v1/orders),
+	// each of which starts a checkout at the payment provider, with one
+	// token bucket per process: OrderBurst at once, refilled at
+	// OrdersPerMinute. Nothing about the caller is kept (behind the TLS
+	// proxy every caller has the proxy's address anyway). Defaults 60 and
+	// 20; a negative OrdersPerMinute turns the limit off.
+	OrdersPerMinute int
+	OrderBurst      int
+	// PruneUnpaidAfter is how long after it was made an order never paid
+	// (pending or expired) is deleted by PruneOrders. Default 720h: a Stripe
+	// Checkout Session lives 24 hours, but an async payment method (SEPA
+	// Direct Debit) may confirm up to 14 business days later, and its order
+	// stays pending until then. A negative value keeps them forever.
+	PruneUnpaidAfter time.Duration
 	// Middleware runs around every route, inside the request log (the
 	// daemon adds its per-route metrics here). Optional.
 	Middleware []echo.MiddlewareFunc
@@ -65,6 +87,15 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.MaxBatch = DefaultMaxBatch
 	case cfg.MaxBatch < 0 || cfg.MaxBatch > maxMaxBatch:
 		return cfg, fmt.Errorf("issuer: config: MaxBatch must be in [1, %d], got %d", maxMaxBatch, cfg.MaxBatch)
+	}
+	if cfg.OrdersPerMinute == 0 {
+		cfg.OrdersPerMinute = DefaultOrdersPerMinute
+	}
+	if cfg.OrderBurst <= 0 {
+		cfg.OrderBurst = DefaultOrderBurst
+	}
+	if cfg.PruneUnpaidAfter == 0 {
+		cfg.PruneUnpaidAfter = DefaultPruneUnpaidAfter
 	}
 	if cfg.SignWorkers <= 0 {
 		cfg.SignWorkers = runtime.GOMAXPROCS(0)

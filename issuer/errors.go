@@ -34,6 +34,8 @@ var (
 	ErrIdempotencyKey  = problem.Define(problem.Malformed, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
 	ErrIdempotencyUsed = problem.Define(problem.Unprocessable, "idempotency-key-reused", "this Idempotency-Key was used with a different request")
 	ErrMalformedJSON   = problem.Define(problem.Malformed, "malformed-json", "")
+	ErrTooManyOrders   = problem.Define(problem.TooManyRequests, "too-many-orders",
+		"this issuer is taking many new orders right now; try again in a moment")
 )
 
 // storeError maps a store failure: unavailable → 503, anything else 500.

@@ -1,13 +1,18 @@
 package issuer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -70,6 +75,9 @@ func (s *Server) createOrder(c echo.Context) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return storeError(err)
 	}
+	if err := s.allowOrder(c); err != nil {
+		return err
+	}
 	now := s.now().UTC()
 	checkout := s.checkouts[0]
 	o := store.Order{ID: newOrderID(), PlanID: plan.ID, SecretHash: hash, Status: store.OrderPending,
@@ -91,6 +99,63 @@ func (s *Server) createOrder(c echo.Context) error {
 		return storeError(err)
 	}
 	return c.JSON(http.StatusCreated, createOrderResponse{OrderID: o.ID, CheckoutURL: url, Status: o.Status})
+}
+
+// allowOrder takes a token from the order bucket, or answers 429 with
+// Retry-After. It runs right before a checkout would start: refused and
+// malformed requests cost no token.
+func (s *Server) allowOrder(c echo.Context) error {
+	if s.orders == nil {
+		return nil
+	}
+	r := s.orders.ReserveN(s.now(), 1)
+	if d := r.DelayFrom(s.now()); d > 0 {
+		r.CancelAt(s.now())
+		return ErrTooManyOrders.WithHeader("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	}
+	return nil
+}
+
+// PruneOrders deletes orders never paid (pending or expired)
+// PruneUnpaidAfter after they were made, with their payment references, and
+// audits how many. Abandoned checkouts would otherwise pile up for ever.
+func (s *Server) PruneOrders(ctx context.Context) (int64, error) {
+	if s.cfg.PruneUnpaidAfter < 0 {
+		return 0, nil
+	}
+	now := s.now().UTC()
+	n, err := s.st.PruneUnpaidOrders(ctx, now.Add(-s.cfg.PruneUnpaidAfter))
+	if err != nil {
+		return 0, fmt.Errorf("issuer: prune pending orders: %w", err)
+	}
+	if n > 0 {
+		if err := s.st.AppendAudit(ctx, store.AuditEvent{At: now, Actor: "system", Action: "orders.prune", Subject: "orders",
+			Detail: fmt.Sprintf("%d unpaid orders older than %s deleted", n, s.cfg.PruneUnpaidAfter)}); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "audit write failed", slog.String("action", "orders.prune"), slog.String("error", err.Error()))
+		}
+		s.log.LogAttrs(ctx, slog.LevelInfo, "unpaid orders pruned", slog.Int64("orders", n))
+	}
+	return n, nil
+}
+
+// PruneInterval is how often RunPruner prunes.
+const PruneInterval = time.Hour
+
+// RunPruner calls PruneOrders at once and then every PruneInterval until
+// ctx ends; failures are logged and retried at the next tick.
+func (s *Server) RunPruner(ctx context.Context) error {
+	t := time.NewTicker(PruneInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.PruneOrders(ctx); err != nil && ctx.Err() == nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "unpaid orders not pruned; retrying later", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 type currentOrderResponse struct {

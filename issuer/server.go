@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/blindpass/blindpass/internal/httpx"
 	"github.com/blindpass/blindpass/internal/store"
@@ -25,6 +26,8 @@ type Server struct {
 	checkouts []Checkout
 	echo      *echo.Echo
 	sem       chan struct{} // signing slots, shared by all requests
+
+	orders *rate.Limiter // new orders (checkouts) per process; nil: no limit
 
 	reloadMu   sync.Mutex
 	lastReload time.Time
@@ -47,6 +50,9 @@ func New(cfg Config, st store.IssuerStore, km *keys.Manager, logger *slog.Logger
 		now = time.Now
 	}
 	s := &Server{cfg: cfg, st: st, km: km, log: logger, now: now, sem: make(chan struct{}, cfg.SignWorkers)}
+	if cfg.OrdersPerMinute > 0 {
+		s.orders = rate.NewLimiter(rate.Limit(float64(cfg.OrdersPerMinute)/60), cfg.OrderBurst)
+	}
 	s.checkouts = append(s.checkouts, cfg.Checkouts...)
 	if cfg.DevPayments {
 		s.checkouts = append(s.checkouts, devCheckout{publicURL: cfg.PublicURL})

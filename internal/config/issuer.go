@@ -30,6 +30,8 @@ type Issuer struct {
 	// directory, plans, orders, token requests); empty: none. Never with
 	// cookies or credentials. Env: BLINDPASS_ISSUER_WEB_ORIGINS (comma-separated).
 	WebOrigins []string `yaml:"web_origins"`
+	// Orders bounds new orders and prunes abandoned ones.
+	Orders OrderLimits `yaml:"orders"`
 	// Payments is how new orders are paid and which plans are sold.
 	Payments Payments `yaml:"payments"`
 	// Database is the issuer's database.
@@ -54,6 +56,34 @@ type KeySchedule struct {
 	// RedeemGrace is how long tokens stay valid after their key stops
 	// signing (default 1440h).
 	RedeemGrace time.Duration `yaml:"redeem_grace"`
+}
+
+// OrderLimits bound POST /v1/orders, which is unauthenticated and starts a
+// checkout at the payment provider for each call, and prune orders nobody
+// paid (see issuer.Config).
+type OrderLimits struct {
+	// RatePerMinute is how many new orders one process accepts per minute
+	// after Burst (defaults 60 and 20); -1 turns the limit off. One token
+	// bucket per process: no caller address is kept.
+	RatePerMinute int `yaml:"rate_per_minute"`
+	Burst         int `yaml:"burst"`
+	// PruneUnpaidAfter deletes orders never paid (pending or expired) this
+	// long after they were made (default 720h, which covers async payment
+	// methods such as SEPA Direct Debit; at least 25h, since a Stripe
+	// Checkout Session can be paid for 24 hours); negative keeps them.
+	PruneUnpaidAfter time.Duration `yaml:"prune_unpaid_after"`
+}
+
+func (o OrderLimits) check(v *validator) {
+	if o.RatePerMinute < -1 {
+		v.add("orders.rate_per_minute", "must be -1 (off), 0 (default) or positive")
+	}
+	if o.Burst < 0 {
+		v.add("orders.burst", "negative")
+	}
+	if o.PruneUnpaidAfter > 0 && o.PruneUnpaidAfter < 25*time.Hour {
+		v.add("orders.prune_unpaid_after", fmt.Sprintf("%s is shorter than 25h: a Stripe Checkout Session can still be paid for 24 hours", o.PruneUnpaidAfter))
+	}
 }
 
 // Policy is the schedule as issuer/keys takes it, defaults filled.
@@ -99,6 +129,7 @@ func (c *Issuer) validate() error {
 		v.add("sign_workers", "negative")
 	}
 	c.Keys.check(v)
+	c.Orders.check(v)
 	if v.required("kek_file", c.KEKFile) {
 		kek, err := keys.LoadKEK(c.KEKFile)
 		if err != nil {

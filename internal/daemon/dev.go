@@ -135,7 +135,8 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("issuer keys: %w", err)
 	}
 	iss, err := newPaymentsIssuer(ctx, issuer.Config{Name: o.issuerName, PublicURL: issURL, ReturnURL: webURL,
-		Middleware: []echo.MiddlewareFunc{httpx.CORS(webOrigins, issuerWebRoutes...)}}, st.issuer, km, logger, issuer.DevPlans(), nil)
+		OrdersPerMinute: -1, // a local tool: no order limit (production: issuer.yaml's orders)
+		Middleware:      []echo.MiddlewareFunc{httpx.CORS(webOrigins, issuerWebRoutes...)}}, st.issuer, km, logger, issuer.DevPlans(), nil)
 	if err != nil {
 		return err
 	}
@@ -174,6 +175,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	g.Go(func() error { return httpx.Serve(ctx, mockLn, mockmodel.Handler(), httpx.StreamingTimeouts, logger) })
 	g.Go(func() error { return km.Run(ctx) })
+	g.Go(func() error { return iss.RunPruner(ctx) })
 	g.Go(func() error { return red.Run(ctx) })
 	g.Go(func() error { return runDevAdmin(ctx, o.adminAddr, st, km, stdout, logger) })
 	if webLn != nil {

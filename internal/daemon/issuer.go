@@ -72,6 +72,10 @@ func newIssuerRole(ctx context.Context, cfg *config.Issuer, logger *slog.Logger)
 		MaxBatch:    cfg.MaxBatch,
 		SignWorkers: cfg.SignWorkers,
 		Middleware:  []echo.MiddlewareFunc{httpx.Observe(m.ObserveRequest), httpx.CORS(cfg.WebOrigins, issuerWebRoutes...)},
+
+		OrdersPerMinute:  cfg.Orders.RatePerMinute,
+		OrderBurst:       cfg.Orders.Burst,
+		PruneUnpaidAfter: cfg.Orders.PruneUnpaidAfter,
 	}, st, km, logger, nil, m)
 	if err != nil {
 		return nil, err
@@ -84,7 +88,7 @@ func newIssuerRole(ctx context.Context, cfg *config.Issuer, logger *slog.Logger)
 		return nil, err
 	}
 	r.handler = httpx.WithHealth(h, httpx.Check{Name: "database", Fn: st.Ping})
-	r.tasks = append(r.tasks, km.Run)
+	r.tasks = append(r.tasks, km.Run, iss.RunPruner)
 	if err := r.listen(cfg.Server, httpx.DefaultTimeouts); err != nil {
 		return nil, err
 	}

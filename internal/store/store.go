@@ -162,6 +162,10 @@ type OrderStore interface {
 	// grows by Issuance.Credits, the issuance is stored under idem.Key (when
 	// set) and an audit entry "tokens.issue" is written, all in one transaction.
 	Issue(ctx context.Context, secretHash []byte, idem Idempotency, at time.Time, fn IssueFunc) (iss Issuance, replayed bool, err error)
+	// PruneUnpaidOrders deletes the orders never paid (pending or expired)
+	// that were created before before, with their payment references, and
+	// returns how many. Orders in any other state are kept.
+	PruneUnpaidOrders(ctx context.Context, before time.Time) (int64, error)
 }
 
 // AuditEvent is one line of the audit log.

@@ -43,8 +43,8 @@ type Manager struct {
 	op sync.Mutex // serialises Ensure and Rotate in this process
 
 	mu      sync.RWMutex
-	keys    []store.Key // by epoch; SealedPrivateKey kept for lazy opening
-	ends    []time.Time // effectiveEnds(keys)
+	keys    []store.Key                // by epoch; SealedPrivateKey kept for lazy opening
+	ends    []time.Time                // effectiveEnds(keys)
 	private map[int64]*protocol.Signer // CRT values derived once, at opening
 }
 

@@ -66,3 +66,14 @@ func (s *Store) MarkPaid(ctx context.Context, orderID string, credits int64, at 
 	}
 	return o, wrap("postgres: mark paid", err)
 }
+
+// PruneUnpaidOrders deletes pending and expired orders (never paid)
+// created before before; their
+// payment references and idempotency rows go with them (ON DELETE CASCADE).
+func (s *Store) PruneUnpaidOrders(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM orders WHERE status IN ('pending', 'expired') AND created_at < $1`, before)
+	if err != nil {
+		return 0, wrap("postgres: prune pending orders", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -54,8 +54,8 @@ var policy = map[string]map[string][]string{
 		roleIssuer: {"INSERT", "SELECT", "UPDATE"},
 		roleAdmin:  {"INSERT", "SELECT", "UPDATE"},
 	},
-	"orders": {
-		roleIssuer: {"INSERT", "SELECT", "UPDATE"},
+	"orders": { // DELETE from 00061 (pruning pending orders)
+		roleIssuer: {"DELETE", "INSERT", "SELECT", "UPDATE"},
 		roleAdmin: {"INSERT", "SELECT(created_at)", "SELECT(credits_issued)", "SELECT(credits_total)", "SELECT(id)",
 			"SELECT(plan_id)", "SELECT(provider)", "SELECT(provider_ref)", "SELECT(status)", "SELECT(updated_at)",
 			"UPDATE(credits_total)", "UPDATE(status)", "UPDATE(updated_at)"},

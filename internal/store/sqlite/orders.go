@@ -71,3 +71,15 @@ func (s *Store) MarkPaid(ctx context.Context, orderID string, credits int64, at 
 	}
 	return o, wrap("sqlite: mark paid", err)
 }
+
+// PruneUnpaidOrders deletes pending and expired orders (never paid)
+// created before before; their
+// payment references and idempotency rows go with them (ON DELETE CASCADE).
+func (s *Store) PruneUnpaidOrders(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM orders WHERE status IN ('pending', 'expired') AND created_at < ?`, toDB(before))
+	if err != nil {
+		return 0, wrap("sqlite: prune pending orders", err)
+	}
+	n, err := res.RowsAffected()
+	return n, wrap("sqlite: prune pending orders", err)
+}

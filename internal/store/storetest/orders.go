@@ -64,6 +64,42 @@ func testOrders(t *testing.T, open func(t *testing.T) Both) {
 		}
 	})
 
+	t.Run("prune unpaid", func(t *testing.T) {
+		s := open(t)
+		if err := s.UpsertPlan(ctx, newPlan("p", 500)); err != nil {
+			t.Fatal(err)
+		}
+		mk := func(id, status string, at time.Time) {
+			t.Helper()
+			o := newOrder(t, id, "p")
+			o.Status, o.CreatedAt, o.UpdatedAt = status, at, at
+			if err := s.CreateOrder(ctx, o); err != nil {
+				t.Fatalf("CreateOrder(%s): %v", id, err)
+			}
+		}
+		mk("old-pending", store.OrderPending, t0)
+		mk("old-pending-2", store.OrderPending, t0.Add(time.Minute))
+		mk("new-pending", store.OrderPending, t0.Add(2*time.Hour))
+		mk("old-frozen", store.OrderFrozen, t0)
+		mk("old-expired", store.OrderExpired, t0)
+		paidOrder(t, s, "old-paid", 10) // created at t0
+		n, err := s.PruneUnpaidOrders(ctx, t0.Add(time.Hour))
+		if err != nil || n != 3 {
+			t.Fatalf("PruneUnpaidOrders = %d, %v; want 3", n, err)
+		}
+		for _, id := range []string{"old-pending", "old-pending-2", "old-expired"} {
+			if _, err := s.GetOrder(ctx, id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("GetOrder(%s) after pruning = %v, want ErrNotFound", id, err)
+			}
+		}
+		for _, id := range []string{"new-pending", "old-frozen", "old-paid"} {
+			mustOrder(t, s, id)
+		}
+		if n, err := s.PruneUnpaidOrders(ctx, t0.Add(time.Hour)); err != nil || n != 0 {
+			t.Errorf("PruneUnpaidOrders again = %d, %v; want 0", n, err)
+		}
+	})
+
 	t.Run("mark paid", func(t *testing.T) {
 		frozen := newOrder(t, "order-frozen", "p")
 		frozen.Status = store.OrderFrozen
