@@ -165,6 +165,15 @@ func (p *proxy) payError(w http.ResponseWriter, err error) {
 	case errors.Is(err, context.Canceled):
 		// The app hung up; nobody reads this answer.
 		openAIError(w, statusClientClosed, "client_closed", "the request was cancelled")
+	case errors.Is(err, client.ErrCostTooHigh):
+		w.Header().Set("X-Should-Retry", "false")
+		openAIError(w, http.StatusBadGateway, "cost_too_high", err.Error())
+	case errors.As(err, new(*client.ChallengeChangedError)):
+		w.Header().Set("X-Should-Retry", "false")
+		openAIError(w, http.StatusBadGateway, "challenge_changed", err.Error())
+	case !errors.As(err, new(*client.UnreachableError)):
+		p.logger.Warn("request failed", "error", err)
+		openAIError(w, http.StatusBadGateway, "proxy_error", err.Error())
 	default:
 		p.logger.Warn("request failed", "error", err)
 		// The tokens (if any left this machine) are kept for an exact

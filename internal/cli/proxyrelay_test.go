@@ -185,3 +185,38 @@ func TestModelCacheStale(t *testing.T) {
 		t.Fatalf("after stale, cost %d, want 2", c)
 	}
 }
+
+// The proxy's own answers when the gateway gave none: OpenAI's shape, and
+// x-should-retry: false where an SDK retry would not help or would pay
+// again.
+func TestProxyPayErrors(t *testing.T) {
+	p := &proxy{logger: slog.New(slog.DiscardHandler), noTokens: func(err error) error { return err }}
+	for _, tc := range []struct {
+		name     string
+		err      error
+		status   int
+		code     string
+		retry    string
+		consumed string
+	}{
+		{"no tokens", fmt.Errorf("%w (x)", client.ErrNoTokens), 402, "insufficient_quota", "false", ""},
+		{"spent elsewhere", fmt.Errorf("%w", client.ErrSpentElsewhere), 409, "token_already_spent", "false", "true"},
+		{"replay limit", fmt.Errorf("%w", client.ErrReplayLimit), 409, "replay_limit", "false", "true"},
+		{"cost cap", fmt.Errorf("%w", client.ErrCostTooHigh), 502, "cost_too_high", "false", ""},
+		{"unreachable", &client.UnreachableError{URL: "http://r", Err: errors.New("connection reset")}, 502, "redeemer_unreachable", "", "unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			p.payError(rec, tc.err)
+			var got struct {
+				Error map[string]any `json:"error"`
+			}
+			if rec.Code != tc.status || json.Unmarshal(rec.Body.Bytes(), &got) != nil || got.Error["code"] != tc.code || got.Error["message"] == "" {
+				t.Fatalf("HTTP %d %s", rec.Code, rec.Body)
+			}
+			if rec.Header().Get("X-Should-Retry") != tc.retry || rec.Header().Get(client.ConsumedHeader) != tc.consumed {
+				t.Fatalf("x-should-retry %q, consumed %q", rec.Header().Get("X-Should-Retry"), rec.Header().Get(client.ConsumedHeader))
+			}
+		})
+	}
+}
