@@ -134,6 +134,9 @@ func (r *Redeemer) spend(ctx context.Context, tokens []protocol.Token, binding [
 			// recreate its rows; so does this redeemer (nothing was spent).
 			return Spend{}, r.unauthorized(ErrUnknownKey.Wrapping(err))
 		}
+		if err != nil && attempt > 0 {
+			return Spend{}, storeError("spend", seenSpent(err))
+		}
 		if err != nil {
 			return Spend{}, storeError("spend", err)
 		}
@@ -145,7 +148,7 @@ func (r *Redeemer) spend(ctx context.Context, tokens []protocol.Token, binding [
 		}
 		ok, err := r.st.Replay(ctx, rows, accepted, r.cfg.MaxReplays)
 		if err != nil {
-			return Spend{}, storeError("replay", err)
+			return Spend{}, storeError("replay", seenSpent(err))
 		}
 		if ok {
 			return Spend{Replayed: true}, nil
@@ -268,6 +271,19 @@ func isReplay(rows, already []store.SpentToken, accepted [][]byte) bool {
 		}
 	}
 	return true
+}
+
+// seenSpent marks a store failure that happened after the tokens were read
+// back as spent under this request's binding: whatever the failure, the
+// tokens are spent (by an earlier attempt of this exact request) and only
+// this request may still be served with them, which is the client rule of
+// an unknown outcome. Saying "nothing was spent" (false) would make a
+// client put them back and send them with another request.
+func seenSpent(err error) error {
+	if errors.Is(err, store.ErrUnavailable) && !errors.Is(err, store.ErrOutcomeUnknown) {
+		return fmt.Errorf("%w: the tokens were already spent by this request: %w", store.ErrOutcomeUnknown, err)
+	}
+	return err
 }
 
 // storeError maps a store failure: unreachable database -> 503 (fail
