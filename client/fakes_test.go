@@ -417,6 +417,12 @@ func (f *fakeRedeemer) serveChat(w http.ResponseWriter, r *http.Request) {
 	case mode == "409-first" && f.firstTime():
 		writeProblem(w, http.StatusConflict, "token-already-spent", "spent")
 		return
+	case mode == "store-down":
+		// The redeemer's spent-token store is unreachable: nothing was
+		// written by this attempt, whatever earlier ones did.
+		w.Header().Set(ConsumedHeader, "false")
+		writeProblem(w, http.StatusServiceUnavailable, "store-unavailable", "the spent-token store is unavailable; nothing was spent")
+		return
 	case mode == "openai-false":
 		writeJSON(w, http.StatusPaymentRequired, map[string]any{"error": map[string]any{
 			"message": "costs more", "type": "insufficient_tokens", "code": "insufficient_tokens", "param": nil,

@@ -253,3 +253,41 @@ func TestDoDecodedAnswerIsComplete(t *testing.T) {
 		t.Fatalf("reserved %d, wallet %d; want two purchases (0, 1)", c.Reserved(), walletCount(t, c))
 	}
 }
+
+// A store-unavailable "false" says that this attempt spent nothing; for
+// tokens already sent with an earlier attempt of the request (whose answer
+// was cut off, so they are spent), it does not make them good again. They
+// stay reserved for this exact request; a fresh request's tokens do go
+// back. The test fails without the fix: the retry's "false" put the spent
+// token back in the wallet, and the next, different request carried it
+// (a 409 that links the two requests).
+func TestDoStoreDownOnRetryKeepsReservation(t *testing.T) {
+	wd, c, _ := stocked(t, 5)
+	wd.red.set(func(f *fakeRedeemer) { f.mode = "store-down" })
+	if status, _ := doRead(t, c, wd, bodyA, true); status != http.StatusServiceUnavailable || walletCount(t, c) != 5 || c.Reserved() != 0 {
+		t.Fatalf("fresh tokens, store down: status %d, wallet %d, reserved %d; want 503, 5, 0 (given back)",
+			status, walletCount(t, c), c.Reserved())
+	}
+
+	wd.red.set(func(f *fakeRedeemer) { f.mode = "stream-cut" })
+	_, first := doRead(t, c, wd, bodyA, true) // spent; the answer was cut off
+	if c.Reserved() != 1 || walletCount(t, c) != 4 {
+		t.Fatalf("cut answer: reserved %d, wallet %d; want 1, 4", c.Reserved(), walletCount(t, c))
+	}
+	wd.red.set(func(f *fakeRedeemer) { f.mode = "store-down" })
+	status, retry := doRead(t, c, wd, bodyA, true)
+	if retry != first || status != http.StatusServiceUnavailable {
+		t.Fatalf("the retry did not carry the reserved tokens (status %d)", status)
+	}
+	if c.Reserved() != 1 || walletCount(t, c) != 4 {
+		t.Fatalf("retry answered store-unavailable/false: reserved %d, wallet %d; want 1, 4 (still reserved, not put back)",
+			c.Reserved(), walletCount(t, c))
+	}
+	wd.red.set(func(f *fakeRedeemer) { f.mode = "ok" })
+	if _, other := doRead(t, c, wd, bodyB, true); other == first {
+		t.Fatal("spent tokens were sent with another request")
+	}
+	if _, again := doRead(t, c, wd, bodyA, true); again != first {
+		t.Fatal("the exact retry after the store came back did not carry the same tokens")
+	}
+}

@@ -51,7 +51,9 @@ func AttachTokens(req *http.Request, tokens []protocol.Token) {
 //     false in the error body): the tokens go back to the wallet. This is
 //     the only answer that returns them: after any other failure they may
 //     be spent, and sending them with another request would let the
-//     redeemer link the two requests.
+//     redeemer link the two requests. Except a 503 store-unavailable to a
+//     retry: it says only that this attempt spent nothing, so tokens sent
+//     before with the request stay reserved for it.
 //   - a complete answer (a 2xx read to its end before Close; for a stream,
 //     to "data: [DONE]"): the tokens were spent; the next identical request
 //     pays again.
@@ -143,6 +145,10 @@ func (c *Client) Do(ctx context.Context, req *http.Request, cost int) (*http.Res
 			return nil, asUnreachable(ErrRedeemerUnreachable, origin(req.URL), err)
 		}
 		switch {
+		case v.consumed == "false" && !r.fresh && v.code == "store-unavailable":
+			// This attempt wrote nothing, but an earlier attempt of this
+			// request sent the same tokens and may have spent them: they
+			// stay reserved for this exact request (below, not complete).
 		case v.consumed == "false":
 			c.finish(r, false)
 			c.giveBack(ctx, w, r.tokens)
