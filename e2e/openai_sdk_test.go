@@ -33,8 +33,8 @@ type upstreamRequest struct {
 }
 
 const (
-	sdkSlowFirstByte = 2500 * time.Millisecond // the "first byte after the SDK's timeout" case
-	sdkTimeout       = 1000                    // ms, the SDK's timeout in that case
+	sdkSlowFirstByte = 4 * time.Second // the "first byte after the SDK's timeout" case
+	sdkTimeout       = 2000            // ms, the SDK's timeout in that case
 )
 
 func newSDKUpstream(t *testing.T) *sdkUpstream {
