@@ -104,6 +104,11 @@ type OHTTP struct {
 	// `blindpassd keys create-kek` makes). The issuer defaults to its own
 	// kek_file; the redeemer requires it.
 	KEKFile string `yaml:"kek_file"`
+	// RotateEvery is how old the newest key gets before the gateway adds a
+	// new one (default 720h, 30 days; the previous key stays for clients
+	// that fetched the configuration before). Negative: only
+	// `blindpassd ohttp-keys rotate` rotates.
+	RotateEvery time.Duration `yaml:"rotate_every"`
 
 	// KEK is read from KEKFile by Load.
 	KEK []byte `yaml:"-"`

@@ -83,9 +83,12 @@ func newIssuerRole(ctx context.Context, cfg *config.Issuer, logger *slog.Logger)
 	if !strings.HasSuffix(iss.RequestURI(), issuanceRoute) {
 		return nil, fmt.Errorf("issuer: token requests moved to %s; update issuanceRoute", iss.RequestURI())
 	}
-	h, err := withOHTTP(iss.Handler(), cfg.OHTTP, logger)
+	h, rotate, err := withOHTTP(iss.Handler(), cfg.OHTTP, logger)
 	if err != nil {
 		return nil, err
+	}
+	if rotate != nil {
+		r.tasks = append(r.tasks, rotate)
 	}
 	r.handler = httpx.WithHealth(h, httpx.Check{Name: "database", Fn: st.Ping})
 	r.tasks = append(r.tasks, km.Run, iss.RunPruner)

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,17 +19,23 @@ import (
 )
 
 // withOHTTP puts the Oblivious HTTP gateway in front of h when cfg turns it
-// on. The gateway's own requests are neither logged nor counted; the inner
-// requests go through h like direct ones.
-func withOHTTP(h http.Handler, cfg config.OHTTP, logger *slog.Logger) (http.Handler, error) {
+// on, and returns the gateway's key rotation loop for the role's tasks (nil
+// when off or when rotation is manual). The gateway's own requests are
+// neither logged nor counted; the inner requests go through h like direct
+// ones.
+func withOHTTP(h http.Handler, cfg config.OHTTP, logger *slog.Logger) (http.Handler, func(context.Context) error, error) {
 	if !cfg.Enabled() {
-		return h, nil
+		return h, nil, nil
 	}
 	gw, err := ohttpgw.New(cfg.KeysFile, cfg.KEK, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return gw.Wrap(h), nil
+	var task func(context.Context) error
+	if cfg.RotateEvery >= 0 {
+		task = func(ctx context.Context) error { return gw.Run(ctx, cfg.RotateEvery) }
+	}
+	return gw.Wrap(h), task, nil
 }
 
 func newRelayCmd() *cobra.Command {
@@ -175,11 +182,12 @@ func devOHTTP(o devOptions, kek []byte, iss, red http.Handler, issURL, redURL st
 	if err := o.ensureDataDir(); err != nil {
 		return nil, nil, nil, err
 	}
-	issH, err := withOHTTP(iss, config.OHTTP{KeysFile: filepath.Join(o.dataDir, "ohttp-issuer-keys.json"), KEK: kek}, logger)
+	// Dev keys are rotated by hand only (blindpassd ohttp-keys rotate).
+	issH, _, err := withOHTTP(iss, config.OHTTP{KeysFile: filepath.Join(o.dataDir, "ohttp-issuer-keys.json"), KEK: kek, RotateEvery: -1}, logger)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	redH, err := withOHTTP(red, config.OHTTP{KeysFile: filepath.Join(o.dataDir, "ohttp-redeemer-keys.json"), KEK: kek}, logger)
+	redH, _, err := withOHTTP(red, config.OHTTP{KeysFile: filepath.Join(o.dataDir, "ohttp-redeemer-keys.json"), KEK: kek, RotateEvery: -1}, logger)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -69,9 +69,12 @@ func newRedeemerRole(ctx context.Context, cfg *config.Redeemer, logger *slog.Log
 		}
 		gw.Register(e)
 	}
-	h, err := withOHTTP(e, cfg.OHTTP, logger)
+	h, rotate, err := withOHTTP(e, cfg.OHTTP, logger)
 	if err != nil {
 		return nil, err
+	}
+	if rotate != nil {
+		r.tasks = append(r.tasks, rotate)
 	}
 	r.handler = httpx.WithHealth(h,
 		httpx.Check{Name: "database", Fn: st.Ping},

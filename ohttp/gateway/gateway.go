@@ -11,6 +11,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,6 +119,40 @@ func (g *Gateway) maybeReload() {
 	}
 	if err := g.reload(); err != nil {
 		g.logger.Error("OHTTP keyring reload failed; keeping the keys loaded before", "error", err.Error())
+	}
+}
+
+// DefaultRotateEvery is how old the newest gateway key gets before Run
+// rotates it.
+const DefaultRotateEvery = 30 * 24 * time.Hour
+
+// Run rotates the keyring when its newest key is older than every (0:
+// DefaultRotateEvery), checking every minute until ctx ends, like the
+// issuer's key schedule; the previous key stays for clients that fetched
+// the configuration before. Replicas sharing the keyring rotate once.
+func (g *Gateway) Run(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		every = DefaultRotateEvery
+	}
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		rotated, err := RotateIfOlder(g.path, g.kek, time.Now(), every)
+		if err != nil {
+			g.logger.Error("OHTTP key rotation failed; the current keys stay", "error", err.Error())
+		}
+		if rotated {
+			g.logger.Info("OHTTP gateway key rotated")
+			g.mu.Lock()
+			g.checked = time.Time{}
+			g.mu.Unlock()
+			g.maybeReload()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -211,4 +212,54 @@ func mustConfigs(b []byte) []ohttp.KeyConfig {
 		panic(err)
 	}
 	return cs
+}
+
+func TestRotateIfOlder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	kek := bytes.Repeat([]byte{7}, keys.KEKSize)
+	start := time.Now()
+	if err := Ensure(path, kek, start); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := RotateIfOlder(path, kek, start.Add(time.Hour), 2*time.Hour); r || err != nil {
+		t.Fatalf("a young key rotated: %v %v", r, err)
+	}
+	// Replicas racing at the same moment: one rotates, under the lock.
+	results := make(chan bool, 4)
+	for range 4 {
+		go func() {
+			r, err := RotateIfOlder(path, kek, start.Add(3*time.Hour), 2*time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- r
+		}()
+	}
+	n := 0
+	for range 4 {
+		if <-results {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d replicas rotated, want 1", n)
+	}
+	_, infos, err := LoadKeys(path, kek)
+	if err != nil || len(infos) != 2 {
+		t.Fatalf("%d keys %v", len(infos), err)
+	}
+	// Run rotates an old keyring at once and the gateway serves the new key.
+	g, err := New(filepath.Join(t.TempDir(), "keys.json"), kek, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := g.Configs()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Run(ctx, time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(g.Configs(), before) {
+		t.Fatal("Run did not rotate an old key")
+	}
 }

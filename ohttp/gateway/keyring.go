@@ -103,7 +103,23 @@ func Ensure(path string, kek []byte, now time.Time) error {
 	return err
 }
 
+// RotateIfOlder rotates the keyring at path when its newest key was
+// created more than age before now; under the keyring's lock, so that of
+// several replicas only one rotates. rotated reports whether it did.
+func RotateIfOlder(path string, kek []byte, now time.Time, age time.Duration) (rotated bool, err error) {
+	info, err := updateIf(path, kek, now, func(f *keyringFile) bool {
+		return len(f.Keys) == 0 || !now.Before(f.Keys[0].Created.Add(age))
+	})
+	return info.Config != nil, err
+}
+
 func update(path string, kek []byte, now time.Time, rotate bool) (KeyInfo, error) {
+	return updateIf(path, kek, now, func(*keyringFile) bool { return rotate })
+}
+
+// updateIf adds a key to the keyring at path when it does not exist or
+// when rotate says so, and returns the new key (zero when none was added).
+func updateIf(path string, kek []byte, now time.Time, rotate func(*keyringFile) bool) (KeyInfo, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return KeyInfo{}, fmt.Errorf("gateway: OHTTP keyring directory: %w", err)
 	}
@@ -127,7 +143,7 @@ func update(path string, kek []byte, now time.Time, rotate bool) (KeyInfo, error
 		if err := json.Unmarshal(b, &f); err != nil {
 			return KeyInfo{}, err
 		}
-		if !rotate {
+		if !rotate(&f) {
 			return KeyInfo{}, nil
 		}
 	}
