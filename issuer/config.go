@@ -46,10 +46,11 @@ type Config struct {
 	SignWorkers int
 	// OrdersPerMinute and OrderBurst bound new orders (POST /v1/orders),
 	// each of which starts a checkout at the payment provider, with one
-	// token bucket per process: OrderBurst at once, refilled at
-	// OrdersPerMinute. Nothing about the caller is kept (behind the TLS
-	// proxy every caller has the proxy's address anyway). Defaults 60 and
-	// 20; a negative OrdersPerMinute turns the limit off.
+	// token bucket per process: OrderBurst at once (default 20), refilled
+	// at OrdersPerMinute. Nothing about the caller is kept (behind the TLS
+	// proxy every caller has the proxy's address anyway). Zero or negative
+	// OrdersPerMinute: no limit (tests, dev); the production role sets
+	// DefaultOrdersPerMinute unless its configuration says otherwise.
 	OrdersPerMinute int
 	OrderBurst      int
 	// PruneUnpaidAfter is how long after it was made an order never paid
@@ -87,9 +88,6 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.MaxBatch = DefaultMaxBatch
 	case cfg.MaxBatch < 0 || cfg.MaxBatch > maxMaxBatch:
 		return cfg, fmt.Errorf("issuer: config: MaxBatch must be in [1, %d], got %d", maxMaxBatch, cfg.MaxBatch)
-	}
-	if cfg.OrdersPerMinute == 0 {
-		cfg.OrdersPerMinute = DefaultOrdersPerMinute
 	}
 	if cfg.OrderBurst <= 0 {
 		cfg.OrderBurst = DefaultOrderBurst

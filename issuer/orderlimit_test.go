@@ -21,7 +21,7 @@ import (
 // item, confirmed): there was no limit; this test fails without it (the 21st
 // order was created).
 func TestOrderCreationLimit(t *testing.T) {
-	e := newEnv(t, storeKinds[0].open, issuer.Config{DevPayments: true})
+	e := newEnv(t, storeKinds[0].open, issuer.Config{DevPayments: true, OrdersPerMinute: issuer.DefaultOrdersPerMinute})
 	for i := range issuer.DefaultOrderBurst {
 		if r, _ := e.createOrder("starter", newSecret()); r.status != http.StatusCreated {
 			t.Fatalf("order %d of the burst: %d %s", i+1, r.status, r.body)
@@ -54,7 +54,7 @@ func TestOrderCreationLimit(t *testing.T) {
 	}
 
 	// Turned off.
-	off := newEnv(t, storeKinds[0].open, issuer.Config{DevPayments: true, OrdersPerMinute: -1})
+	off := newEnv(t, storeKinds[0].open, issuer.Config{DevPayments: true})
 	for i := range issuer.DefaultOrderBurst + 5 {
 		if r, _ := off.createOrder("starter", newSecret()); r.status != http.StatusCreated {
 			t.Fatalf("no limit, order %d: %d", i+1, r.status)

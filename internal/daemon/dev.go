@@ -135,8 +135,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("issuer keys: %w", err)
 	}
 	iss, err := newPaymentsIssuer(ctx, issuer.Config{Name: o.issuerName, PublicURL: issURL, ReturnURL: webURL,
-		OrdersPerMinute: -1, // a local tool: no order limit (production: issuer.yaml's orders)
-		Middleware:      []echo.MiddlewareFunc{httpx.CORS(webOrigins, issuerWebRoutes...)}}, st.issuer, km, logger, issuer.DevPlans(), nil)
+		Middleware: []echo.MiddlewareFunc{httpx.CORS(webOrigins, issuerWebRoutes...)}}, st.issuer, km, logger, issuer.DevPlans(), nil)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func newIssuerRole(ctx context.Context, cfg *config.Issuer, logger *slog.Logger)
 		SignWorkers: cfg.SignWorkers,
 		Middleware:  []echo.MiddlewareFunc{httpx.Observe(m.ObserveRequest), httpx.CORS(cfg.WebOrigins, issuerWebRoutes...)},
 
-		OrdersPerMinute:  cfg.Orders.RatePerMinute,
+		OrdersPerMinute:  ordersPerMinute(cfg.Orders),
 		OrderBurst:       cfg.Orders.Burst,
 		PruneUnpaidAfter: cfg.Orders.PruneUnpaidAfter,
 	}, st, km, logger, nil, m)
@@ -111,4 +111,16 @@ func paymentsFromConfig(p config.Payments) *paymentOptions {
 		secretKeyFile:     p.Stripe.SecretKeyFile,
 		webhookSecretFile: p.Stripe.WebhookSecretFile,
 	}
+}
+
+// ordersPerMinute is the production issuer's order limit: the default
+// unless the configuration sets one, none for -1.
+func ordersPerMinute(o config.OrderLimits) int {
+	switch {
+	case o.RatePerMinute == 0:
+		return issuer.DefaultOrdersPerMinute
+	case o.RatePerMinute < 0:
+		return -1
+	}
+	return o.RatePerMinute
 }

@@ -179,3 +179,13 @@ func (c *console) post(path string, form url.Values, want int) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	c.do(req, want)
 }
+
+// The production issuer limits new orders by default (issuer.yaml's
+// orders.rate_per_minute: 0 is the default, -1 none).
+func TestOrdersPerMinute(t *testing.T) {
+	for in, want := range map[int]int{0: 60, -1: -1, 5: 5} {
+		if got := ordersPerMinute(config.OrderLimits{RatePerMinute: in}); got != want {
+			t.Errorf("rate_per_minute %d: %d orders a minute, want %d", in, got, want)
+		}
+	}
+}
