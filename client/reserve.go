@@ -134,14 +134,18 @@ func (c *Client) acquire(ctx context.Context, key [32]byte, cost int, take func(
 // tokens are treated as spent.
 func (c *Client) sweepLocked() {
 	now := c.now()
+	var expired []*reservation
 	for _, list := range c.resv.m {
 		for _, r := range list {
 			if !r.busy && !r.sent.IsZero() && now.After(r.sent.Add(ReplayWindow-replayMargin)) {
-				c.resv.removeLocked(r)
-				c.logger().LogAttrs(context.Background(), slog.LevelDebug,
-					"tokens of an unfinished request dropped after the replay window", slog.Int("tokens", len(r.tokens)))
+				expired = append(expired, r)
 			}
 		}
+	}
+	for _, r := range expired {
+		c.resv.removeLocked(r)
+		c.logger().LogAttrs(context.Background(), slog.LevelDebug,
+			"tokens of an unfinished request dropped after the replay window", slog.Int("tokens", len(r.tokens)))
 	}
 }
 
@@ -150,11 +154,10 @@ func (rs *reservations) removeLocked(r *reservation) {
 		return
 	}
 	r.gone = true
-	list := rs.m[r.key]
-	for i, x := range list {
-		if x == r {
-			list = append(list[:i], list[i+1:]...)
-			break
+	var list []*reservation
+	for _, x := range rs.m[r.key] {
+		if x != r {
+			list = append(list, x)
 		}
 	}
 	if len(list) == 0 {
