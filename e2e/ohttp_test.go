@@ -193,9 +193,6 @@ func TestOHTTPThroughRelay(t *testing.T) {
 	if got := u.balance(); got != want {
 		t.Fatalf("balance after the proxy %d, want %d", got, want)
 	}
-	if code := stopProxy(); code != 0 {
-		t.Errorf("proxy exited %d: %s", code, perr)
-	}
 
 	// The redeemer's gateway rotates twice: the client's key is gone, and
 	// this relay keeps serving the old configuration for an hour. The chat
@@ -213,6 +210,26 @@ func TestOHTTPThroughRelay(t *testing.T) {
 	t.Logf("with a stale key configuration: %s", cerr2)
 	if got := u.balance(); got != want {
 		t.Fatalf("a refused key configuration cost tokens: balance %d, want %d", got, want)
+	}
+	// The same through the proxy, which knows the models already: the spend
+	// itself meets the refused key; the app gets a clear error and the
+	// tokens go back to the wallet.
+	body, _ = json.Marshal(map[string]any{"model": "blindpass-pro", "messages": []map[string]string{{"role": "user", "content": "after rotation"}}})
+	resp, err = http.Post(base+"/chat/completions", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode < 400 || !strings.Contains(string(pb), "key configuration") {
+		t.Fatalf("proxy with a stale key configuration: %d %s", resp.StatusCode, pb)
+	}
+	t.Logf("the proxy answered %d %s", resp.StatusCode, pb)
+	if got := u.balance(); got != want {
+		t.Fatalf("a refused key configuration cost tokens through the proxy: balance %d, want %d", got, want)
+	}
+	if code := stopProxy(); code != 0 {
+		t.Errorf("proxy exited %d: %s", code, perr)
 	}
 	// A relay that fetches the configuration afresh: the client picks up
 	// the new key by itself.
