@@ -556,3 +556,25 @@ func TestCaddyConsoleAllowList(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedKeySchedulesAgree: the console rotates keys on the schedule
+// in admin.yaml, which must be the issuer's (docs/operating.md section 9).
+func TestShippedKeySchedulesAgree(t *testing.T) {
+	read := func(path string) map[string]any {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Keys map[string]any `yaml:"keys"`
+		}
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return doc.Keys
+	}
+	iss, adm := read("config/issuer.yaml"), read("config/admin.yaml")
+	if len(iss) == 0 || fmt.Sprint(iss) != fmt.Sprint(adm) {
+		t.Errorf("keys: issuer.yaml %v, admin.yaml %v: they must be equal", iss, adm)
+	}
+}
