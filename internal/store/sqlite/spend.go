@@ -179,7 +179,9 @@ func (s *Store) eachOrNone(ctx context.Context, op string, tokens []store.SpentT
 }
 
 // ForgetBindings erases the bindings of windows before before (through the
-// partial index of live bindings).
+// partial index of live bindings). secure_delete zeroes the freed space in
+// the pages; the write-ahead log, which still holds the pages as they were
+// written when the tokens were spent, is then checkpointed and truncated.
 func (s *Store) ForgetBindings(ctx context.Context, before int64) (int64, error) {
 	res, err := s.w.ExecContext(ctx, `UPDATE spent_tokens SET binding = x'', binding_window = 0
 		WHERE binding_window <> 0 AND binding_window < ?`, before)
@@ -187,7 +189,13 @@ func (s *Store) ForgetBindings(ctx context.Context, before int64) (int64, error)
 		return 0, wrap("sqlite: forget bindings", err)
 	}
 	n, err := res.RowsAffected()
-	return n, wrap("sqlite: forget bindings", err)
+	if err != nil || n == 0 {
+		return n, wrap("sqlite: forget bindings", err)
+	}
+	// A busy checkpoint (a reader still on an old snapshot) is not an
+	// error: the next erasure truncates the log.
+	_, err = s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return n, wrap("sqlite: forget bindings: checkpoint", err)
 }
 
 // DropKey deletes every spent token of the key and forgets the key, keeping

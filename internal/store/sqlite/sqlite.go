@@ -44,8 +44,10 @@ var (
 )
 
 const (
+	// secure_delete zeroes what a write frees (an erased replay binding
+	// leaves no copy in the pages; see ForgetBindings for the log).
 	writerParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(FULL)&_txlock=immediate"
+		"&_pragma=synchronous(FULL)&_pragma=secure_delete(1)&_txlock=immediate"
 	readerParams = "_pragma=busy_timeout(10000)&_pragma=query_only(1)"
 )
 
