@@ -24,6 +24,7 @@ import (
 type slowModel struct {
 	mu       sync.Mutex
 	requests []slowModelRequest
+	cut      map[string]bool // prompts whose first answer was cut off
 }
 
 type slowModelRequest struct {
@@ -53,6 +54,15 @@ func (m *slowModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	prompt := req.Messages[len(req.Messages)-1].Content
 	m.mu.Lock()
 	m.requests = append(m.requests, slowModelRequest{Model: req.Model, Prompt: prompt, Header: r.Header.Clone()})
+	// A prompt with "[cut]" has its first answer cut off after a few pieces
+	// (the connection drops), as a failing provider would.
+	cutNow := strings.Contains(prompt, "[cut]") && !m.cut[prompt]
+	if cutNow {
+		if m.cut == nil {
+			m.cut = map[string]bool{}
+		}
+		m.cut[prompt] = true
+	}
 	m.mu.Unlock()
 	pieces := []string{"You", " asked", ": ", prompt, ". ", "Here", " is", " a", " slow", " answer."}
 	if !req.Stream {
@@ -64,7 +74,14 @@ func (m *slowModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	flusher, _ := w.(http.Flusher)
-	for _, p := range pieces {
+	for i, p := range pieces {
+		if cutNow && i == 3 {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
 		chunk, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": req.Model,
 			"choices": []any{map[string]any{"index": 0, "delta": map[string]string{"content": p}}}})
 		fmt.Fprintf(w, "data: %s\n\n", chunk)
@@ -416,6 +433,27 @@ func TestWebChatInBrowser(t *testing.T) {
 	}
 	tab.waitBalance(before - 1)
 
+	// A stream cut off by the provider: the page says so and keeps the
+	// token for this exact message; Retry sends the same request with the
+	// same token, which the redeemer serves again without a second spend.
+	before = tab.balance()
+	n = tab.send("Tell me a long story [cut]")
+	s = tab.wait("the cut-off message and the kept token", func(s chatState) bool { return s.Status != "" && s.Held != "" })
+	if !strings.Contains(s.Status, "cut off") || !s.Retry || !strings.Contains(s.Held, "1 kept for a retry") {
+		t.Fatalf("cut stream: the page shows %+v", s)
+	}
+	tab.waitBalance(before - 1)
+	tab.screenshot("stream-cut")
+	tab.do("retry the cut answer", chromedp.Click(chromedp.CSS("#retry")))
+	if a, _ := tab.answer(n); !strings.HasSuffix(a, "slow answer.") {
+		t.Fatalf("the retry of the cut answer: %q", a)
+	}
+	tab.wait("no token held", func(s chatState) bool { return s.Held == "" })
+	tab.waitBalance(before - 1)
+	if st := dev.chatStatuses(); st["200"] == 0 {
+		t.Logf("redeemer chat statuses: %v", st)
+	}
+
 	// Export from the browser, import into the CLI: the same balance.
 	browserBalance := tab.balance()
 	tab.do("export", chromedp.Click(chromedp.CSS("#export")))
@@ -462,8 +500,8 @@ func TestWebChatInBrowser(t *testing.T) {
 
 	// The model provider saw only the prompts: no client or browser headers.
 	reqs := model.received()
-	if len(reqs) != 1+2*rounds+1+1+1 {
-		t.Errorf("the model received %d requests, want %d (one per answered message)", len(reqs), 1+2*rounds+3)
+	if want := 1 + 2*rounds + 1 + 2 + 1 + 1; len(reqs) != want {
+		t.Errorf("the model received %d requests, want %d (one per answered message, two for the cut one)", len(reqs), want)
 	}
 	for _, r := range reqs {
 		for _, h := range []string{"Origin", "Referer", "Cookie", "Authorization", "Sec-Fetch-Site", "Sec-Ch-Ua", "Accept-Language"} {

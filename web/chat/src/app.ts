@@ -4,7 +4,7 @@
 // redeemer's premium gateway, paying each message with tokens.
 
 import {
-  BlindpassClient, BlindpassError, type FetchProgress, type Model, type Plan, ProblemError, Wallet, type WalletOrder,
+  BlindpassClient, BlindpassError, ChallengeChangedError, type FetchProgress, type Model, type Plan, ProblemError, Wallet, type WalletOrder,
 } from '@blindpass/client';
 
 interface Config {
@@ -44,6 +44,7 @@ function clearStatus(): void {
 }
 
 function showError(e: unknown): void {
+  $('trust').hidden = !(e instanceof ChallengeChangedError);
   if (e instanceof BlindpassError) {
     showStatus('error', sentence(e), e.hint);
   } else {
@@ -63,6 +64,8 @@ function sentence(e: BlindpassError): string {
       return 'The answer was cut off.';
     case 'token_spent':
       return 'These tokens were already spent.';
+    case 'challenge_changed':
+      return `The chat service changed its token challenge (${e.message.replace(/^.*\(/, '(')}.`;
     default:
       return e.message.charAt(0).toUpperCase() + e.message.slice(1) + '.';
   }
@@ -257,6 +260,18 @@ async function onSubmit(ev: Event): Promise<void> {
   await send({ model: $<HTMLSelectElement>('model').value, messages: history.slice() });
 }
 
+async function trust(): Promise<void> {
+  try {
+    const { digest } = await client.trustChallenge();
+    $('trust').hidden = true;
+    showStatus('ok', `The new challenge is accepted (digest ${digest.slice(0, 16)}…).`,
+      'Tokens made for the old challenge stay in the wallet but are not spent here.');
+    await refreshBalance();
+  } catch (e) {
+    showError(e);
+  }
+}
+
 async function exportWallet(): Promise<void> {
   try {
     const text = await wallet.exportJSON();
@@ -276,7 +291,12 @@ async function importWallet(input: HTMLInputElement): Promise<void> {
   if (!f) return;
   try {
     const res = await wallet.importJSON(await f.text());
-    showStatus('ok', `Imported ${res.tokens} tokens and ${res.orders} orders.`);
+    if (res.pendingSkipped > 0) {
+      showStatus('info', `Imported ${res.tokens} tokens and ${res.orders} orders.`,
+        `${res.pendingSkipped} interrupted token fetches of the command line were left out: finish them there with \`blindpass refill\`.`);
+    } else {
+      showStatus('ok', `Imported ${res.tokens} tokens and ${res.orders} orders.`);
+    }
     await refreshBalance();
     if (res.orders > 0) void resumeOrders();
   } catch (e) {
@@ -314,6 +334,7 @@ async function main(): Promise<void> {
     if (retryBody) void send(retryBody);
   });
   $('model').addEventListener('change', showCost);
+  $('trust').addEventListener('click', () => void trust());
   $('export').addEventListener('click', () => void exportWallet());
   $('import').addEventListener('change', (ev) => void importWallet(ev.target as HTMLInputElement));
   window.addEventListener('focus', () => void refreshBalance());

@@ -11,8 +11,18 @@ export interface Challenge {
     tokenKey?: Uint8Array;
 }
 /**
- * Picks the first usable challenge of a WWW-Authenticate value: type
- * 0x0002, an issuer name, an empty redemption context (tokens are fetched
- * ahead of use).
+ * Checks what a client can check of a redeemer's challenge by itself, like
+ * the Go client's CheckChallenge: type 0x0002, an empty redemption context,
+ * issuer_name equal to the issuer URL's host[:port], and the redeemer's
+ * host[:port] among the origin names. Returns the reason it fails, or
+ * undefined.
  */
-export declare function pickChallenge(header: string | null): Promise<Challenge>;
+export declare function challengeProblem(c: TokenChallenge, issuerURL?: string, redeemerURL?: string): string | undefined;
+/** The challenge record of serialized TokenChallenge bytes. */
+export declare function challengeFromBytes(raw: Uint8Array, tokenKey?: Uint8Array): Promise<Challenge>;
+/**
+ * Picks the first usable challenge of a WWW-Authenticate value (see
+ * challengeProblem; the issuer and redeemer checks apply when their URLs
+ * are given).
+ */
+export declare function pickChallenge(header: string | null, issuerURL?: string, redeemerURL?: string): Promise<Challenge>;

@@ -140,11 +140,31 @@ export declare class BlindpassClient {
      * need, fetched at a time unrelated to a spend).
      */
     maybeRefill(): Promise<boolean>;
+    /** The redeemer's origin, the key of its remembered challenge. */
+    get redeemerOrigin(): string;
     /**
-     * Learns the redeemer's challenge (POST /v1/redeem without a token answers
-     * 401 with it) and checks its key against the issuer's directory.
+     * Asks the redeemer for its current challenge (POST /v1/redeem without a
+     * token answers 401 with it), checks it against the issuer and the
+     * redeemer (challengeProblem) and its key against the issuer's directory.
+     */
+    private probeChallenge;
+    /**
+     * The redeemer's challenge, checked: the first one seen is remembered in
+     * the wallet (as the CLI does); a redeemer answering with another one is
+     * refused with ChallengeChangedError until trustChallenge accepts it.
+     * Asking also proves the redeemer answers before any token leaves.
      */
     challenge(): Promise<Challenge>;
+    /**
+     * Accepts the redeemer's current challenge in place of the remembered
+     * one, after the person compared it out of band: with expectDigest (at
+     * least 16 hex digits) its SHA-256 must start with it. Tokens made for the
+     * old challenge stay in the wallet but are not spent at this redeemer.
+     */
+    trustChallenge(expectDigest?: string): Promise<{
+        digest: string;
+        changed: boolean;
+    }>;
     /** Usable tokens for this redeemer (all tokens before its challenge is known). */
     balance(): Promise<number>;
     /** The gateway's models and their costs. */

@@ -1,4 +1,4 @@
-export type ErrorCode = 'no_tokens' | 'redeemer_unreachable' | 'issuer_unreachable' | 'token_spent' | 'tokens_held' | 'stream_cut' | 'unknown_secret' | 'not_paid' | 'no_credit' | 'order_closed' | 'bad_directory' | 'key_not_listed' | 'bad_challenge' | 'bad_issuance' | 'bad_wallet_file' | 'server_error';
+export type ErrorCode = 'no_tokens' | 'redeemer_unreachable' | 'issuer_unreachable' | 'token_spent' | 'tokens_held' | 'stream_cut' | 'unknown_secret' | 'not_paid' | 'no_credit' | 'order_closed' | 'bad_directory' | 'key_not_listed' | 'bad_challenge' | 'challenge_changed' | 'bad_issuance' | 'bad_wallet_file' | 'server_error';
 export declare class BlindpassError extends Error {
     /** A stable machine-readable kind. */
     readonly code: ErrorCode;
@@ -35,6 +35,20 @@ export declare class ProblemError extends BlindpassError {
     /** What the server said happened to the tokens of the request, when it said. */
     readonly tokensConsumed: boolean | 'unknown' | 'replayed' | undefined;
     constructor(code: ErrorCode, status: number, type: string, detail: string, hint: string, tokensConsumed?: boolean | 'unknown' | 'replayed');
+}
+/**
+ * The redeemer answers with another challenge than the one this wallet
+ * remembers: nothing is sent there until the person accepts one
+ * (BlindpassClient.trustChallenge), after comparing its digest with the one
+ * the operator publishes. A redeemer handing each visitor its own challenge
+ * could otherwise recognise their tokens.
+ */
+export declare class ChallengeChangedError extends BlindpassError {
+    readonly redeemer: string;
+    /** Hex SHA-256 of the remembered and of the offered challenge. */
+    readonly rememberedDigest: string;
+    readonly offeredDigest: string;
+    constructor(redeemer: string, rememberedDigest: string, offeredDigest: string);
 }
 /** A streamed answer stopped before its end (the gateway's stream_cut event). */
 export declare class StreamCutError extends BlindpassError {

@@ -1,9 +1,9 @@
 export { BlindpassClient, formatAuthorization, parseWalletToken, problemError, readProblem, requestKey, walletToken, type ClientOptions, type FetchProgress, type Model, type OrderStatus, type Plan, type SpendOptions, type SpendResult, type TokensOutcome, } from './client.js';
-export { pickChallenge, type Challenge } from './challenge.js';
+export { challengeFromBytes, challengeProblem, pickChallenge, type Challenge } from './challenge.js';
 export { checkChallengeKey, issuingKeys, MAX_DIRECTORY_KEYS, parseDirectory, type Directory, type DirectoryKey } from './directory.js';
-export { BlindpassError, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError, type ErrorCode, } from './errors.js';
+export { BlindpassError, ChallengeChangedError, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError, type ErrorCode, } from './errors.js';
 export { buildBatch, finalizeBatch, importVerifyKey, verifyToken, type BatchRequest, type BatchResult } from './issuance.js';
 export { sseData } from './sse.js';
-export { parseWalletFile, Wallet, WALLET_VERSION, type HeldTokens, type WalletFile, type WalletOptions, type WalletOrder, type WalletSettings, type WalletToken, } from './wallet.js';
+export { parseWalletFile, Wallet, WALLET_VERSION, type HeldTokens, type Imported, type RememberedChallenge, type WalletFile, type WalletOptions, type WalletOrder, type WalletSettings, type WalletToken, } from './wallet.js';
 export { defaultLocks, type LockRunner } from './lock.js';
 export { fromBase64, fromHex, toBase64, toBase64URL, toHex } from './bytes.js';

@@ -69,7 +69,7 @@ function equalBytes(a, b) {
 var utf8 = new TextEncoder();
 
 // sdk/src/challenge.ts
-import { WWWAuthenticateHeader } from "@cloudflare/privacypass-ts";
+import { TokenChallenge, WWWAuthenticateHeader } from "@cloudflare/privacypass-ts";
 
 // sdk/src/errors.ts
 var BlindpassError = class extends Error {
@@ -135,12 +135,28 @@ var ProblemError = class extends BlindpassError {
     this.tokensConsumed = tokensConsumed;
   }
 };
+var ChallengeChangedError = class extends BlindpassError {
+  redeemer;
+  /** Hex SHA-256 of the remembered and of the offered challenge. */
+  rememberedDigest;
+  offeredDigest;
+  constructor(redeemer, rememberedDigest, offeredDigest) {
+    super(
+      "challenge_changed",
+      `the redeemer's token challenge changed (remembered ${rememberedDigest.slice(0, 16)}…, now ${offeredDigest.slice(0, 16)}…)`,
+      "Nothing was sent. If the operator announced a new challenge, compare its digest with the one they publish, then accept it."
+    );
+    this.redeemer = redeemer;
+    this.rememberedDigest = rememberedDigest;
+    this.offeredDigest = offeredDigest;
+  }
+};
 var StreamCutError = class extends BlindpassError {
   constructor(message) {
     super(
       "stream_cut",
       message,
-      "The answer was cut off. Retry this exact message within 5 minutes: the same tokens are sent and no more are spent."
+      "Retry this exact message within 5 minutes: the same tokens are sent again and no more are spent."
     );
   }
 };
@@ -224,7 +240,38 @@ function checkChallengeKey(d, tokenKey) {
 function badChallenge(msg) {
   return new BlindpassError("bad_challenge", `unusable redeemer challenge: ${msg}`, hints.challenge);
 }
-async function pickChallenge(header) {
+function canonicalHost(hostport, scheme) {
+  const h = hostport.toLowerCase();
+  const m = /^(.*):(\d+)$/.exec(h);
+  if (m && (scheme === "https:" && m[2] === "443" || scheme === "http:" && m[2] === "80")) return m[1];
+  return h;
+}
+function challengeProblem(c, issuerURL, redeemerURL) {
+  if (c.tokenType !== TOKEN_TYPE_BLIND_RSA) return `token type 0x${c.tokenType.toString(16).padStart(4, "0")}, want 0x0002`;
+  if (c.redemptionContext.length !== 0) return "the redemption context is not empty (a per-request challenge; tokens here are fetched ahead of use)";
+  if (c.issuerName === "") return "no issuer name";
+  if (issuerURL) {
+    const u = new URL(issuerURL);
+    if (canonicalHost(c.issuerName, u.protocol) !== canonicalHost(u.host, u.protocol)) {
+      return `the challenge names issuer ${JSON.stringify(c.issuerName)}, not the issuer ${u.host}`;
+    }
+  }
+  if (redeemerURL) {
+    const u = new URL(redeemerURL);
+    if (!(c.originInfo ?? []).some((o) => canonicalHost(o, u.protocol) === canonicalHost(u.host, u.protocol))) {
+      return `the challenge's origin names ${JSON.stringify((c.originInfo ?? []).join(","))} do not include the redeemer ${u.host}`;
+    }
+  }
+  return void 0;
+}
+async function challengeFromBytes(raw, tokenKey) {
+  const c = TokenChallenge.deserialize(raw);
+  const digest = await sha256(raw);
+  const out = { challenge: c, raw, digest, digestB64: toBase64(digest) };
+  if (tokenKey && tokenKey.length > 0) out.tokenKey = tokenKey;
+  return out;
+}
+async function pickChallenge(header, issuerURL, redeemerURL) {
   if (!header) throw badChallenge("no WWW-Authenticate header");
   let parsed;
   try {
@@ -232,16 +279,16 @@ async function pickChallenge(header) {
   } catch (e) {
     throw badChallenge(`malformed WWW-Authenticate: ${e.message}`);
   }
+  let first;
   for (const h of parsed) {
-    const c = h.challenge;
-    if (c.tokenType !== TOKEN_TYPE_BLIND_RSA || c.redemptionContext.length !== 0 || c.issuerName === "") continue;
-    const raw = c.serialize();
-    const digest = await sha256(raw);
-    const out = { challenge: c, raw, digest, digestB64: toBase64(digest) };
-    if (h.tokenKey && h.tokenKey.length > 0) out.tokenKey = h.tokenKey;
-    return out;
+    const problem = challengeProblem(h.challenge, issuerURL, redeemerURL);
+    if (problem) {
+      first ??= problem;
+      continue;
+    }
+    return challengeFromBytes(h.challenge.serialize(), h.tokenKey);
   }
-  throw badChallenge("no PrivateToken challenge of type 0x0002 with an empty redemption context");
+  throw badChallenge(first ?? "no PrivateToken challenge");
 }
 
 // sdk/src/issuance.ts
@@ -673,25 +720,80 @@ var BlindpassClient = class {
     return true;
   }
   // ---- redeemer ----------------------------------------------------------------
+  /** The redeemer's origin, the key of its remembered challenge. */
+  get redeemerOrigin() {
+    return new URL(this.redeemerURL).origin.toLowerCase();
+  }
   /**
-   * Learns the redeemer's challenge (POST /v1/redeem without a token answers
-   * 401 with it) and checks its key against the issuer's directory.
+   * Asks the redeemer for its current challenge (POST /v1/redeem without a
+   * token answers 401 with it), checks it against the issuer and the
+   * redeemer (challengeProblem) and its key against the issuer's directory.
    */
-  async challenge() {
+  async probeChallenge() {
     const resp = await this.redeemerFetch(this.redeemerURL + "/v1/redeem", { method: "POST" });
     if (resp.status !== 401) {
       throw new BlindpassError("bad_challenge", `the redeemer answered HTTP ${resp.status} to a request without token, want 401`, hints.challenge);
     }
-    const chal = await pickChallenge(resp.headers.get("WWW-Authenticate"));
+    const chal = await pickChallenge(resp.headers.get("WWW-Authenticate"), this.issuerURL, this.redeemerURL);
     if (chal.tokenKey) {
       let dir = await this.directory();
-      if (!dir.keys.some((k) => chal.tokenKey && k.spki.length === chal.tokenKey.length && toHex(k.spki) === toHex(chal.tokenKey))) {
+      if (!dir.keys.some((k) => chal.tokenKey && toHex(k.spki) === toHex(chal.tokenKey))) {
         dir = await this.directory(true);
       }
       checkChallengeKey(dir, chal.tokenKey);
     }
-    this.chal = chal;
     return chal;
+  }
+  /**
+   * The redeemer's challenge, checked: the first one seen is remembered in
+   * the wallet (as the CLI does); a redeemer answering with another one is
+   * refused with ChallengeChangedError until trustChallenge accepts it.
+   * Asking also proves the redeemer answers before any token leaves.
+   */
+  async challenge() {
+    const current = await this.probeChallenge();
+    const origin = this.redeemerOrigin;
+    const b64 = toBase64(current.raw);
+    let rec = await this.wallet.rememberedChallenge(origin);
+    if (!rec) {
+      rec = await this.wallet.rememberChallenge({ redeemer: origin, challenge: b64, trusted: new Date(this.now()).toISOString() }, false);
+    }
+    if (rec.offered !== void 0 || rec.challenge !== b64) {
+      if (rec.offered === void 0) await this.wallet.markChallengeOffered(origin, b64);
+      throw new ChallengeChangedError(
+        origin,
+        toHex(await sha256(fromBase64(rec.challenge))),
+        toHex(await sha256(fromBase64(rec.offered ?? b64)))
+      );
+    }
+    this.chal = current;
+    return current;
+  }
+  /**
+   * Accepts the redeemer's current challenge in place of the remembered
+   * one, after the person compared it out of band: with expectDigest (at
+   * least 16 hex digits) its SHA-256 must start with it. Tokens made for the
+   * old challenge stay in the wallet but are not spent at this redeemer.
+   */
+  async trustChallenge(expectDigest) {
+    const current = await this.probeChallenge();
+    const digest = toHex(current.digest);
+    if (expectDigest !== void 0) {
+      const e = expectDigest.toLowerCase();
+      if (!/^[0-9a-f]{16,64}$/.test(e) || !digest.startsWith(e)) {
+        throw new BlindpassError(
+          "challenge_changed",
+          `the redeemer's challenge digest ${digest} does not match ${expectDigest}`,
+          "Do not accept it: it is not the challenge the operator published."
+        );
+      }
+    }
+    const origin = this.redeemerOrigin;
+    const b64 = toBase64(current.raw);
+    const before = await this.wallet.rememberedChallenge(origin);
+    await this.wallet.rememberChallenge({ redeemer: origin, challenge: b64, trusted: new Date(this.now()).toISOString() }, true);
+    this.chal = current;
+    return { digest, changed: before?.challenge !== b64 };
   }
   /** Usable tokens for this redeemer (all tokens before its challenge is known). */
   async balance() {
@@ -776,6 +878,7 @@ var BlindpassClient = class {
         const other = await pickChallenge(resp.headers.get("WWW-Authenticate"));
         if (other.digestB64 !== chal.digestB64) {
           await this.wallet.put(tokens);
+          await this.wallet.markChallengeOffered(this.redeemerOrigin, toBase64(other.raw));
           return "returned";
         }
       } catch {
@@ -916,6 +1019,34 @@ function checkOrder(o) {
   if (r["exhausted"] === true) out.exhausted = true;
   return out;
 }
+function checkChallenge(c) {
+  if (typeof c !== "object" || c === null) throw badFile("a remembered challenge is not an object");
+  const r = c;
+  if (typeof r["redeemer"] !== "string" || r["redeemer"] === "" || typeof r["challenge"] !== "string" || r["challenge"] === "") {
+    throw badFile("a remembered challenge lacks its redeemer or challenge");
+  }
+  try {
+    fromBase64(r["challenge"]);
+    if (typeof r["offered"] === "string") fromBase64(r["offered"]);
+  } catch {
+    throw badFile("a remembered challenge is not base64");
+  }
+  const out = {
+    redeemer: r["redeemer"].toLowerCase(),
+    challenge: r["challenge"],
+    trusted: typeof r["trusted"] === "string" ? r["trusted"] : "0001-01-01T00:00:00Z"
+  };
+  if (typeof r["offered"] === "string" && r["offered"] !== "") out.offered = r["offered"];
+  return out;
+}
+function pendingCount(text) {
+  try {
+    const p = JSON.parse(text)["pending"];
+    return Array.isArray(p) ? p.length : 0;
+  } catch {
+    return 0;
+  }
+}
 function parseWalletFile(text) {
   if (text.startsWith("age-encryption.org/") || text.startsWith("-----BEGIN AGE ENCRYPTED FILE-----")) {
     throw new BlindpassError(
@@ -940,6 +1071,7 @@ function parseWalletFile(text) {
   const orders = r["orders"] ?? [];
   if (!Array.isArray(tokens) || !Array.isArray(orders)) throw badFile("tokens or orders is not a list");
   const out = { version: WALLET_VERSION, orders: orders.map(checkOrder), tokens: tokens.map(checkToken) };
+  if (Array.isArray(r["challenges"])) out.challenges = r["challenges"].map(checkChallenge);
   const s = r["settings"];
   if (typeof s === "object" && s !== null) {
     const ss = s;
@@ -960,13 +1092,16 @@ var Wallet = class _Wallet {
   db;
   locks;
   static async open(opts = {}) {
-    const db = await openDB(opts.name ?? "blindpass-wallet", 1, {
-      upgrade(db2) {
-        const tokens = db2.createObjectStore("tokens", { keyPath: "token" });
-        tokens.createIndex("digest", "challenge_digest");
-        db2.createObjectStore("orders", { keyPath: ["issuer_url", "secret"] });
-        db2.createObjectStore("held", { keyPath: "request" });
-        db2.createObjectStore("settings");
+    const db = await openDB(opts.name ?? "blindpass-wallet", 2, {
+      upgrade(db2, oldVersion) {
+        if (oldVersion < 1) {
+          const tokens = db2.createObjectStore("tokens", { keyPath: "token" });
+          tokens.createIndex("digest", "challenge_digest");
+          db2.createObjectStore("orders", { keyPath: ["issuer_url", "secret"] });
+          db2.createObjectStore("held", { keyPath: "request" });
+          db2.createObjectStore("settings");
+        }
+        if (oldVersion < 2) db2.createObjectStore("challenges", { keyPath: "redeemer" });
       }
     });
     return new _Wallet(db, opts.locks ?? defaultLocks());
@@ -1099,32 +1234,75 @@ var Wallet = class _Wallet {
    * The tokens stay here too: spend them from one place only.
    */
   async exportFile() {
-    const tx = this.db.transaction(["tokens", "orders", "settings"], "readonly");
-    const [tokens, orders, settings] = await Promise.all([
+    const tx = this.db.transaction(["tokens", "orders", "settings", "challenges"], "readonly");
+    const [tokens, orders, settings, challenges] = await Promise.all([
       tx.objectStore("tokens").getAll(),
       tx.objectStore("orders").getAll(),
-      tx.objectStore("settings").get("settings")
+      tx.objectStore("settings").get("settings"),
+      tx.objectStore("challenges").getAll()
     ]);
     await tx.done;
     const file = { version: WALLET_VERSION, orders, tokens };
     if (settings && (settings.issuer_url || settings.redeemer_url)) file.settings = settings;
+    if (challenges.length > 0) file.challenges = challenges;
     return file;
   }
   async exportJSON() {
     return JSON.stringify(await this.exportFile(), null, 1) + "\n";
   }
-  /** Merges a wallet file into this wallet; returns what was new. This wallet's settings stay. */
+  /**
+   * Merges a wallet file into this wallet; returns what was new. This
+   * wallet's settings stay; remembered challenges are added for redeemers
+   * this wallet does not know, never replaced.
+   */
   async importJSON(text) {
     const file = parseWalletFile(text);
     let orders = 0;
     for (const o of file.orders) if (await this.addOrder(o)) orders++;
     const tokens = await this.put(file.tokens);
-    return { orders, tokens };
+    let challenges = 0;
+    for (const c of file.challenges ?? []) {
+      const got = await this.rememberChallenge(c, false);
+      if (got.challenge === c.challenge && got.trusted === c.trusted) challenges++;
+    }
+    return { orders, tokens, challenges, pendingSkipped: pendingCount(text) };
+  }
+  /** The challenge remembered for a redeemer origin. */
+  async rememberedChallenge(redeemer) {
+    return this.db.get("challenges", redeemer.toLowerCase());
+  }
+  /**
+   * Remembers c for its redeemer when none is remembered, or in its place
+   * when replace is set; returns what is remembered afterwards.
+   */
+  async rememberChallenge(c, replace) {
+    const rec = checkChallenge(c);
+    return this.withLock(async () => {
+      const tx = this.db.transaction("challenges", "readwrite");
+      const have = await tx.store.get(rec.redeemer);
+      if (have && !replace) {
+        await tx.done;
+        return have;
+      }
+      await tx.store.put(rec);
+      await tx.done;
+      return rec;
+    });
+  }
+  /** Records that the redeemer answered with another challenge: nothing is spent there until one is accepted. */
+  async markChallengeOffered(redeemer, offered) {
+    await this.withLock(async () => {
+      const tx = this.db.transaction("challenges", "readwrite");
+      const have = await tx.store.get(redeemer.toLowerCase());
+      if (have) await tx.store.put({ ...have, offered });
+      await tx.done;
+    });
   }
 };
 export {
   BlindpassClient,
   BlindpassError,
+  ChallengeChangedError,
   IssuerUnreachableError,
   MAX_DIRECTORY_KEYS,
   NoTokensError,
@@ -1134,6 +1312,8 @@ export {
   WALLET_VERSION,
   Wallet,
   buildBatch,
+  challengeFromBytes,
+  challengeProblem,
   checkChallengeKey,
   defaultLocks,
   finalizeBatch,

@@ -29,12 +29,40 @@ export interface WalletSettings {
     issuer_url?: string;
     redeemer_url?: string;
 }
+/**
+ * A redeemer's remembered challenge, exactly as in the wallet file: the
+ * first one seen is kept, and a redeemer answering with another is refused
+ * until the person accepts it (challenge-tagging defence).
+ */
+export interface RememberedChallenge {
+    /** scheme://host[:port], lower case. */
+    redeemer: string;
+    /** Standard base64 of the marshalled TokenChallenge. */
+    challenge: string;
+    /** RFC 3339: when it was learned or accepted. */
+    trusted: string;
+    /** Standard base64 of another challenge the redeemer answered with: while set, nothing is spent there. */
+    offered?: string;
+}
 /** The wallet file (`blindpass wallet export --plain`). */
 export interface WalletFile {
     version: number;
     orders: WalletOrder[];
     tokens: WalletToken[];
     settings?: WalletSettings;
+    challenges?: RememberedChallenge[];
+}
+/** What importJSON added, and what it could not take. */
+export interface Imported {
+    orders: number;
+    tokens: number;
+    challenges: number;
+    /**
+     * Interrupted token fetches of the CLI (`pending` batches) in the file:
+     * the browser cannot finish them, so they are left to the CLI
+     * (`blindpass refill`).
+     */
+    pendingSkipped: number;
 }
 /** Tokens whose request got no clear answer: they may go out again only with that exact request. */
 export interface HeldTokens {
@@ -95,9 +123,19 @@ export declare class Wallet {
      */
     exportFile(): Promise<WalletFile>;
     exportJSON(): Promise<string>;
-    /** Merges a wallet file into this wallet; returns what was new. This wallet's settings stay. */
-    importJSON(text: string): Promise<{
-        orders: number;
-        tokens: number;
-    }>;
+    /**
+     * Merges a wallet file into this wallet; returns what was new. This
+     * wallet's settings stay; remembered challenges are added for redeemers
+     * this wallet does not know, never replaced.
+     */
+    importJSON(text: string): Promise<Imported>;
+    /** The challenge remembered for a redeemer origin. */
+    rememberedChallenge(redeemer: string): Promise<RememberedChallenge | undefined>;
+    /**
+     * Remembers c for its redeemer when none is remembered, or in its place
+     * when replace is set; returns what is remembered afterwards.
+     */
+    rememberChallenge(c: RememberedChallenge, replace: boolean): Promise<RememberedChallenge>;
+    /** Records that the redeemer answered with another challenge: nothing is spent there until one is accepted. */
+    markChallengeOffered(redeemer: string, offered: string): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { fromBase64, randomBytes, sha256, toBase64, toBase64URL, toHex, utf8 } f
 import { type Challenge, pickChallenge } from './challenge.js';
 import { checkChallengeKey, DIRECTORY_PATH, type Directory, type DirectoryKey, issuingKeys, parseDirectory } from './directory.js';
 import {
-  BlindpassError, hints, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError,
+  BlindpassError, ChallengeChangedError, hints, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError,
   type ErrorCode,
 } from './errors.js';
 import { buildBatch, finalizeBatch, MEDIA_BATCH_REQUEST, MEDIA_BATCH_RESPONSE } from './issuance.js';
@@ -443,25 +443,77 @@ export class BlindpassClient {
 
   // ---- redeemer ----------------------------------------------------------------
 
+  /** The redeemer's origin, the key of its remembered challenge. */
+  get redeemerOrigin(): string {
+    return new URL(this.redeemerURL).origin.toLowerCase();
+  }
+
   /**
-   * Learns the redeemer's challenge (POST /v1/redeem without a token answers
-   * 401 with it) and checks its key against the issuer's directory.
+   * Asks the redeemer for its current challenge (POST /v1/redeem without a
+   * token answers 401 with it), checks it against the issuer and the
+   * redeemer (challengeProblem) and its key against the issuer's directory.
    */
-  async challenge(): Promise<Challenge> {
+  private async probeChallenge(): Promise<Challenge> {
     const resp = await this.redeemerFetch(this.redeemerURL + '/v1/redeem', { method: 'POST' });
     if (resp.status !== 401) {
       throw new BlindpassError('bad_challenge', `the redeemer answered HTTP ${resp.status} to a request without token, want 401`, hints.challenge);
     }
-    const chal = await pickChallenge(resp.headers.get('WWW-Authenticate'));
+    const chal = await pickChallenge(resp.headers.get('WWW-Authenticate'), this.issuerURL, this.redeemerURL);
     if (chal.tokenKey) {
       let dir = await this.directory();
-      if (!dir.keys.some((k) => chal.tokenKey && k.spki.length === chal.tokenKey.length && toHex(k.spki) === toHex(chal.tokenKey))) {
+      if (!dir.keys.some((k) => chal.tokenKey && toHex(k.spki) === toHex(chal.tokenKey))) {
         dir = await this.directory(true); // a rotation: read the directory again before refusing
       }
       checkChallengeKey(dir, chal.tokenKey);
     }
-    this.chal = chal;
     return chal;
+  }
+
+  /**
+   * The redeemer's challenge, checked: the first one seen is remembered in
+   * the wallet (as the CLI does); a redeemer answering with another one is
+   * refused with ChallengeChangedError until trustChallenge accepts it.
+   * Asking also proves the redeemer answers before any token leaves.
+   */
+  async challenge(): Promise<Challenge> {
+    const current = await this.probeChallenge();
+    const origin = this.redeemerOrigin;
+    const b64 = toBase64(current.raw);
+    let rec = await this.wallet.rememberedChallenge(origin);
+    if (!rec) {
+      rec = await this.wallet.rememberChallenge({ redeemer: origin, challenge: b64, trusted: new Date(this.now()).toISOString() }, false);
+    }
+    if (rec.offered !== undefined || rec.challenge !== b64) {
+      if (rec.offered === undefined) await this.wallet.markChallengeOffered(origin, b64);
+      throw new ChallengeChangedError(origin, toHex(await sha256(fromBase64(rec.challenge))),
+        toHex(await sha256(fromBase64(rec.offered ?? b64))));
+    }
+    this.chal = current;
+    return current;
+  }
+
+  /**
+   * Accepts the redeemer's current challenge in place of the remembered
+   * one, after the person compared it out of band: with expectDigest (at
+   * least 16 hex digits) its SHA-256 must start with it. Tokens made for the
+   * old challenge stay in the wallet but are not spent at this redeemer.
+   */
+  async trustChallenge(expectDigest?: string): Promise<{ digest: string; changed: boolean }> {
+    const current = await this.probeChallenge();
+    const digest = toHex(current.digest);
+    if (expectDigest !== undefined) {
+      const e = expectDigest.toLowerCase();
+      if (!/^[0-9a-f]{16,64}$/.test(e) || !digest.startsWith(e)) {
+        throw new BlindpassError('challenge_changed', `the redeemer's challenge digest ${digest} does not match ${expectDigest}`,
+          'Do not accept it: it is not the challenge the operator published.');
+      }
+    }
+    const origin = this.redeemerOrigin;
+    const b64 = toBase64(current.raw);
+    const before = await this.wallet.rememberedChallenge(origin);
+    await this.wallet.rememberChallenge({ redeemer: origin, challenge: b64, trusted: new Date(this.now()).toISOString() }, true);
+    this.chal = current;
+    return { digest, changed: before?.challenge !== b64 };
   }
 
   /** Usable tokens for this redeemer (all tokens before its challenge is known). */
@@ -552,7 +604,10 @@ export class BlindpassClient {
       try {
         const other = await pickChallenge(resp.headers.get('WWW-Authenticate'));
         if (other.digestB64 !== chal.digestB64) {
+          // Another challenge: these tokens may be good elsewhere, and no
+          // more are sent here until the person accepts the new one.
           await this.wallet.put(tokens);
+          await this.wallet.markChallengeOffered(this.redeemerOrigin, toBase64(other.raw));
           return 'returned';
         }
       } catch {

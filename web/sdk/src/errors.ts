@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'bad_directory'
   | 'key_not_listed'
   | 'bad_challenge'
+  | 'challenge_changed'
   | 'bad_issuance'
   | 'bad_wallet_file'
   | 'server_error';
@@ -82,11 +83,33 @@ export class ProblemError extends BlindpassError {
   }
 }
 
+/**
+ * The redeemer answers with another challenge than the one this wallet
+ * remembers: nothing is sent there until the person accepts one
+ * (BlindpassClient.trustChallenge), after comparing its digest with the one
+ * the operator publishes. A redeemer handing each visitor its own challenge
+ * could otherwise recognise their tokens.
+ */
+export class ChallengeChangedError extends BlindpassError {
+  readonly redeemer: string;
+  /** Hex SHA-256 of the remembered and of the offered challenge. */
+  readonly rememberedDigest: string;
+  readonly offeredDigest: string;
+  constructor(redeemer: string, rememberedDigest: string, offeredDigest: string) {
+    super('challenge_changed',
+      `the redeemer's token challenge changed (remembered ${rememberedDigest.slice(0, 16)}…, now ${offeredDigest.slice(0, 16)}…)`,
+      'Nothing was sent. If the operator announced a new challenge, compare its digest with the one they publish, then accept it.');
+    this.redeemer = redeemer;
+    this.rememberedDigest = rememberedDigest;
+    this.offeredDigest = offeredDigest;
+  }
+}
+
 /** A streamed answer stopped before its end (the gateway's stream_cut event). */
 export class StreamCutError extends BlindpassError {
   constructor(message: string) {
     super('stream_cut', message,
-      'The answer was cut off. Retry this exact message within 5 minutes: the same tokens are sent and no more are spent.');
+      'Retry this exact message within 5 minutes: the same tokens are sent again and no more are spent.');
   }
 }
 

@@ -6,16 +6,16 @@ export {
   type ClientOptions, type FetchProgress, type Model, type OrderStatus, type Plan, type SpendOptions, type SpendResult,
   type TokensOutcome,
 } from './client.js';
-export { pickChallenge, type Challenge } from './challenge.js';
+export { challengeFromBytes, challengeProblem, pickChallenge, type Challenge } from './challenge.js';
 export { checkChallengeKey, issuingKeys, MAX_DIRECTORY_KEYS, parseDirectory, type Directory, type DirectoryKey } from './directory.js';
 export {
-  BlindpassError, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError,
+  BlindpassError, ChallengeChangedError, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError,
   type ErrorCode,
 } from './errors.js';
 export { buildBatch, finalizeBatch, importVerifyKey, verifyToken, type BatchRequest, type BatchResult } from './issuance.js';
 export { sseData } from './sse.js';
 export {
-  parseWalletFile, Wallet, WALLET_VERSION, type HeldTokens, type WalletFile, type WalletOptions, type WalletOrder,
+  parseWalletFile, Wallet, WALLET_VERSION, type HeldTokens, type Imported, type RememberedChallenge, type WalletFile, type WalletOptions, type WalletOrder,
   type WalletSettings, type WalletToken,
 } from './wallet.js';
 export { defaultLocks, type LockRunner } from './lock.js';

@@ -45,12 +45,42 @@ export interface WalletSettings {
   redeemer_url?: string;
 }
 
+/**
+ * A redeemer's remembered challenge, exactly as in the wallet file: the
+ * first one seen is kept, and a redeemer answering with another is refused
+ * until the person accepts it (challenge-tagging defence).
+ */
+export interface RememberedChallenge {
+  /** scheme://host[:port], lower case. */
+  redeemer: string;
+  /** Standard base64 of the marshalled TokenChallenge. */
+  challenge: string;
+  /** RFC 3339: when it was learned or accepted. */
+  trusted: string;
+  /** Standard base64 of another challenge the redeemer answered with: while set, nothing is spent there. */
+  offered?: string;
+}
+
 /** The wallet file (`blindpass wallet export --plain`). */
 export interface WalletFile {
   version: number;
   orders: WalletOrder[];
   tokens: WalletToken[];
   settings?: WalletSettings;
+  challenges?: RememberedChallenge[];
+}
+
+/** What importJSON added, and what it could not take. */
+export interface Imported {
+  orders: number;
+  tokens: number;
+  challenges: number;
+  /**
+   * Interrupted token fetches of the CLI (`pending` batches) in the file:
+   * the browser cannot finish them, so they are left to the CLI
+   * (`blindpass refill`).
+   */
+  pendingSkipped: number;
 }
 
 /** Tokens whose request got no clear answer: they may go out again only with that exact request. */
@@ -67,6 +97,7 @@ interface Schema extends DBSchema {
   orders: { key: [string, string]; value: WalletOrder };
   held: { key: string; value: HeldTokens };
   settings: { key: string; value: WalletSettings };
+  challenges: { key: string; value: RememberedChallenge };
 }
 
 export interface WalletOptions {
@@ -131,6 +162,37 @@ function checkOrder(o: unknown): WalletOrder {
   return out;
 }
 
+function checkChallenge(c: unknown): RememberedChallenge {
+  if (typeof c !== 'object' || c === null) throw badFile('a remembered challenge is not an object');
+  const r = c as Record<string, unknown>;
+  if (typeof r['redeemer'] !== 'string' || r['redeemer'] === '' || typeof r['challenge'] !== 'string' || r['challenge'] === '') {
+    throw badFile('a remembered challenge lacks its redeemer or challenge');
+  }
+  try {
+    fromBase64(r['challenge']);
+    if (typeof r['offered'] === 'string') fromBase64(r['offered']);
+  } catch {
+    throw badFile('a remembered challenge is not base64');
+  }
+  const out: RememberedChallenge = {
+    redeemer: r['redeemer'].toLowerCase(),
+    challenge: r['challenge'],
+    trusted: typeof r['trusted'] === 'string' ? r['trusted'] : '0001-01-01T00:00:00Z',
+  };
+  if (typeof r['offered'] === 'string' && r['offered'] !== '') out.offered = r['offered'];
+  return out;
+}
+
+/** Counts the CLI's interrupted token fetches in a wallet file. */
+function pendingCount(text: string): number {
+  try {
+    const p = (JSON.parse(text) as Record<string, unknown>)['pending'];
+    return Array.isArray(p) ? p.length : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Parses a wallet file (the format of `blindpass wallet export --plain`). */
 export function parseWalletFile(text: string): WalletFile {
   if (text.startsWith('age-encryption.org/') || text.startsWith('-----BEGIN AGE ENCRYPTED FILE-----')) {
@@ -153,6 +215,7 @@ export function parseWalletFile(text: string): WalletFile {
   const orders = r['orders'] ?? [];
   if (!Array.isArray(tokens) || !Array.isArray(orders)) throw badFile('tokens or orders is not a list');
   const out: WalletFile = { version: WALLET_VERSION, orders: orders.map(checkOrder), tokens: tokens.map(checkToken) };
+  if (Array.isArray(r['challenges'])) out.challenges = r['challenges'].map(checkChallenge);
   const s = r['settings'];
   if (typeof s === 'object' && s !== null) {
     const ss = s as Record<string, unknown>;
@@ -172,13 +235,16 @@ export class Wallet {
   private constructor(private readonly db: IDBPDatabase<Schema>, private readonly locks: LockRunner) {}
 
   static async open(opts: WalletOptions = {}): Promise<Wallet> {
-    const db = await openDB<Schema>(opts.name ?? 'blindpass-wallet', 1, {
-      upgrade(db) {
-        const tokens = db.createObjectStore('tokens', { keyPath: 'token' });
-        tokens.createIndex('digest', 'challenge_digest');
-        db.createObjectStore('orders', { keyPath: ['issuer_url', 'secret'] });
-        db.createObjectStore('held', { keyPath: 'request' });
-        db.createObjectStore('settings');
+    const db = await openDB<Schema>(opts.name ?? 'blindpass-wallet', 2, {
+      upgrade(db, oldVersion) {
+        if (oldVersion < 1) {
+          const tokens = db.createObjectStore('tokens', { keyPath: 'token' });
+          tokens.createIndex('digest', 'challenge_digest');
+          db.createObjectStore('orders', { keyPath: ['issuer_url', 'secret'] });
+          db.createObjectStore('held', { keyPath: 'request' });
+          db.createObjectStore('settings');
+        }
+        if (oldVersion < 2) db.createObjectStore('challenges', { keyPath: 'redeemer' });
       },
     });
     return new Wallet(db, opts.locks ?? defaultLocks());
@@ -325,15 +391,17 @@ export class Wallet {
    * The tokens stay here too: spend them from one place only.
    */
   async exportFile(): Promise<WalletFile> {
-    const tx = this.db.transaction(['tokens', 'orders', 'settings'], 'readonly');
-    const [tokens, orders, settings] = await Promise.all([
+    const tx = this.db.transaction(['tokens', 'orders', 'settings', 'challenges'], 'readonly');
+    const [tokens, orders, settings, challenges] = await Promise.all([
       tx.objectStore('tokens').getAll(),
       tx.objectStore('orders').getAll(),
       tx.objectStore('settings').get('settings'),
+      tx.objectStore('challenges').getAll(),
     ]);
     await tx.done;
     const file: WalletFile = { version: WALLET_VERSION, orders, tokens };
     if (settings && (settings.issuer_url || settings.redeemer_url)) file.settings = settings;
+    if (challenges.length > 0) file.challenges = challenges;
     return file;
   }
 
@@ -341,12 +409,55 @@ export class Wallet {
     return JSON.stringify(await this.exportFile(), null, 1) + '\n';
   }
 
-  /** Merges a wallet file into this wallet; returns what was new. This wallet's settings stay. */
-  async importJSON(text: string): Promise<{ orders: number; tokens: number }> {
+  /**
+   * Merges a wallet file into this wallet; returns what was new. This
+   * wallet's settings stay; remembered challenges are added for redeemers
+   * this wallet does not know, never replaced.
+   */
+  async importJSON(text: string): Promise<Imported> {
     const file = parseWalletFile(text);
     let orders = 0;
     for (const o of file.orders) if (await this.addOrder(o)) orders++;
     const tokens = await this.put(file.tokens);
-    return { orders, tokens };
+    let challenges = 0;
+    for (const c of file.challenges ?? []) {
+      const got = await this.rememberChallenge(c, false);
+      if (got.challenge === c.challenge && got.trusted === c.trusted) challenges++;
+    }
+    return { orders, tokens, challenges, pendingSkipped: pendingCount(text) };
+  }
+
+  /** The challenge remembered for a redeemer origin. */
+  async rememberedChallenge(redeemer: string): Promise<RememberedChallenge | undefined> {
+    return this.db.get('challenges', redeemer.toLowerCase());
+  }
+
+  /**
+   * Remembers c for its redeemer when none is remembered, or in its place
+   * when replace is set; returns what is remembered afterwards.
+   */
+  async rememberChallenge(c: RememberedChallenge, replace: boolean): Promise<RememberedChallenge> {
+    const rec = checkChallenge(c);
+    return this.withLock(async () => {
+      const tx = this.db.transaction('challenges', 'readwrite');
+      const have = await tx.store.get(rec.redeemer);
+      if (have && !replace) {
+        await tx.done;
+        return have;
+      }
+      await tx.store.put(rec);
+      await tx.done;
+      return rec;
+    });
+  }
+
+  /** Records that the redeemer answered with another challenge: nothing is spent there until one is accepted. */
+  async markChallengeOffered(redeemer: string, offered: string): Promise<void> {
+    await this.withLock(async () => {
+      const tx = this.db.transaction('challenges', 'readwrite');
+      const have = await tx.store.get(redeemer.toLowerCase());
+      if (have) await tx.store.put({ ...have, offered });
+      await tx.done;
+    });
   }
 }

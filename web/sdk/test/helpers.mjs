@@ -17,13 +17,13 @@ export async function sha256(b) {
 }
 
 /** A type 2 issuer with a fresh RSA-2048 key, its directory key and a challenge. */
-export async function makeIssuer(origin = 'redeemer.example') {
+export async function makeIssuer(origin = '127.0.0.1:8701', issuerName = '127.0.0.1:8700') {
   const { privateKey, publicKey } = await publicVerif.Issuer.generateKey(publicVerif.BlindRSAMode.PSS,
     { modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) });
-  const issuer = new publicVerif.Issuer(publicVerif.BlindRSAMode.PSS, 'issuer.example', privateKey, publicKey);
+  const issuer = new publicVerif.Issuer(publicVerif.BlindRSAMode.PSS, issuerName, privateKey, publicKey);
   const spki = await publicVerif.getPublicKeyBytes(publicKey);
   const key = { id: await sha256(spki), spki, redeemUntil: Math.floor(Date.now() / 1000) + 86400 };
-  const challenge = new TokenChallenge(2, 'issuer.example', new Uint8Array(), [origin]);
+  const challenge = new TokenChallenge(2, issuerName, new Uint8Array(), [origin]);
   const raw = challenge.serialize();
   const digest = await sha256(raw);
   const chal = { challenge, raw, digest, digestB64: toBase64(digest), tokenKey: spki };

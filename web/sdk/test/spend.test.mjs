@@ -5,22 +5,22 @@ import './setup.mjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Token, TOKEN_TYPES } from '@cloudflare/privacypass-ts';
+import { Token, TokenChallenge, TOKEN_TYPES } from '@cloudflare/privacypass-ts';
 
-import { BlindpassClient, fromBase64, NoTokensError, RedeemerUnreachableError, StreamCutError, toBase64, toBase64URL } from '../dist/index.js';
+import { BlindpassClient, ChallengeChangedError, fromBase64, NoTokensError, RedeemerUnreachableError, StreamCutError, toBase64, toBase64URL } from '../dist/index.js';
 import { freshWallet, makeIssuer } from './helpers.mjs';
 
 const ISSUER = 'http://127.0.0.1:8700';
 const REDEEMER = 'http://127.0.0.1:8701';
 
-async function setup(count = 4) {
-  const iss = await makeIssuer();
+async function setup(count = 4, iss) {
+  iss ??= await makeIssuer();
   const wallet = await freshWallet();
   await wallet.put(await iss.tokens(count));
   const sent = [];
   let answer = () => new Response('{}', { status: 200 });
   let down = false;
-  const wwwAuth = `PrivateToken challenge="${toBase64URL(iss.chal.raw)}", token-key="${toBase64URL(iss.spki)}"`;
+  let wwwAuth = `PrivateToken challenge="${toBase64URL(iss.chal.raw)}", token-key="${toBase64URL(iss.spki)}"`;
   const fetch = async (url, init = {}) => {
     if (down) throw new TypeError('Failed to fetch');
     const u = new URL(url);
@@ -41,6 +41,7 @@ async function setup(count = 4) {
     iss, wallet, client, sent,
     answer: (f) => { answer = f; },
     setDown: (d) => { down = d; },
+    setChallenge: (raw) => { wwwAuth = `PrivateToken challenge="${toBase64URL(raw)}", token-key="${toBase64URL(iss.spki)}"`; },
   };
 }
 
@@ -146,4 +147,40 @@ test('streaming chat: deltas in order; a cut stream holds the tokens for the exa
   assert.equal(await s.client.chat(req, { cost: 1 }), 'Full');
   assert.deepEqual(s.sent[2].tokens, s.sent[1].tokens, 'the retry of the cut answer reuses its token');
   assert.equal(await s.client.balance(), 1);
+});
+
+test('the first challenge is remembered; another one is refused until accepted, with nothing sent', async () => {
+  const s = await setup(2);
+  s.answer(() => new Response('{}', { headers: { 'Blindpass-Tokens-Consumed': 'true' } }));
+  await s.client.spend('/v1/chat/completions', post, { cost: 1 });
+  assert.equal((await s.wallet.rememberedChallenge(REDEEMER)).challenge, toBase64(s.iss.chal.raw));
+
+  // The redeemer now hands out another challenge (e.g. one per visitor).
+  const tagged = new TokenChallenge(2, '127.0.0.1:8700', new Uint8Array(), ['127.0.0.1:8701', 'tag-42']);
+  s.setChallenge(tagged.serialize());
+  await assert.rejects(s.client.spend('/v1/chat/completions', post, { cost: 1 }),
+    (e) => e instanceof ChallengeChangedError && /Nothing was sent/.test(e.hint) && e.rememberedDigest !== e.offeredDigest);
+  assert.equal(s.sent.length, 1, 'no token left');
+  assert.equal(await s.client.balance(), 1);
+  assert.ok((await s.wallet.rememberedChallenge(REDEEMER)).offered, 'the offered challenge is recorded');
+  // Still refused while it is offered, even if the redeemer goes back.
+  s.setChallenge(s.iss.chal.raw);
+  await assert.rejects(s.client.spend('/v1/chat/completions', post, { cost: 1 }), ChallengeChangedError);
+
+  // Accepting needs the published digest to match.
+  s.setChallenge(tagged.serialize());
+  await assert.rejects(s.client.trustChallenge('00000000000000000000'), /does not match/);
+  const digest = Buffer.from(await crypto.subtle.digest('SHA-256', tagged.serialize())).toString('hex');
+  assert.deepEqual(await s.client.trustChallenge(digest.slice(0, 16)), { digest, changed: true });
+  // The old tokens are not spent at the new challenge.
+  await assert.rejects(s.client.spend('/v1/chat/completions', post, { cost: 1 }), NoTokensError);
+});
+
+test('challenges naming another issuer or not this redeemer are unusable', async () => {
+  for (const [name, origins, want] of [['evil.example', ['127.0.0.1:8701'], /names issuer "evil.example"/],
+    ['127.0.0.1:8700', ['chat.example'], /do not include the redeemer 127.0.0.1:8701/]]) {
+    const iss = await makeIssuer(origins[0], name);
+    const s = await setup(1, iss);
+    await assert.rejects(s.client.challenge(), (e) => e.code === 'bad_challenge' && want.test(e.message));
+  }
 });

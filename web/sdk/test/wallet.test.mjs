@@ -2,7 +2,7 @@ import './setup.mjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseWalletFile } from '../dist/index.js';
+import { parseWalletFile, toBase64 } from '../dist/index.js';
 import { freshWallet, makeIssuer } from './helpers.mjs';
 
 test('take hands out each token once, at random, under concurrency', async () => {
@@ -71,12 +71,12 @@ test('export and import: the blindpass wallet file format, both ways', async () 
   assert.equal(Buffer.from(file.tokens[0].challenge_digest, 'base64').length, 32);
   assert.equal(Buffer.from(file.tokens[0].token, 'base64').length, 2 + 32 + 32 + 32 + 256);
   assert.match(file.tokens[0].redeem_until, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-  assert.deepEqual(file.tokens[0].origin_info, ['redeemer.example']);
+  assert.deepEqual(file.tokens[0].origin_info, ['127.0.0.1:8701']);
   assert.equal(file.orders[0].secret, 's3cret');
 
   const b = await freshWallet();
-  assert.deepEqual(await b.importJSON(text), { orders: 1, tokens: 3 });
-  assert.deepEqual(await b.importJSON(text), { orders: 0, tokens: 0 }, 'nothing twice');
+  assert.deepEqual(await b.importJSON(text), { orders: 1, tokens: 3, challenges: 0, pendingSkipped: 0 });
+  assert.deepEqual(await b.importJSON(text), { orders: 0, tokens: 0, challenges: 0, pendingSkipped: 0 }, 'nothing twice');
   assert.equal(await b.balance(iss.chal.digestB64), 3);
 });
 
@@ -88,14 +88,22 @@ test('import tolerates fields it does not know (newer Go wallets) and refuses wh
     orders: [{ issuer_url: 'http://127.0.0.1:8700', order_id: 'ord_1', secret: 'abc', plan: 'starter', created: '2026-12-04T10:00:00.123456789Z', exhausted: true, future_field: { x: 1 } }],
     tokens: [{ ...t, some_new_field: 'x' }],
     settings: { issuer_url: 'http://127.0.0.1:8700', redeemer_url: 'http://127.0.0.1:8701', another: 1 },
-    challenges: [{ redeemer: 'http://127.0.0.1:8701', challenge: 'AAAA' }],
-    inflight: { batches: [] },
+    challenges: [{ redeemer: 'http://127.0.0.1:8701', challenge: toBase64(iss.chal.raw), trusted: '2026-12-04T10:00:00Z', future: 1 }],
+    pending: [{ issuer_url: 'http://127.0.0.1:8700', idempotency_key: 'k', scheme: 'shake256-seed-v1', seed: 'AAAA', count: 5 }],
+    something_newer: { x: [] },
   };
   const w = await freshWallet();
-  assert.deepEqual(await w.importJSON(JSON.stringify(goFile)), { orders: 1, tokens: 1 });
+  assert.deepEqual(await w.importJSON(JSON.stringify(goFile)), { orders: 1, tokens: 1, challenges: 1, pendingSkipped: 1 });
   const back = JSON.parse(await w.exportJSON());
   assert.equal(back.tokens[0].some_new_field, undefined);
   assert.equal(back.orders[0].exhausted, true);
+  assert.deepEqual(back.challenges, [{ redeemer: 'http://127.0.0.1:8701', challenge: toBase64(iss.chal.raw), trusted: '2026-12-04T10:00:00Z' }]);
+  assert.equal(back.pending, undefined, 'the CLI\'s interrupted fetches are never carried along');
+
+  // A remembered challenge is never replaced by an import.
+  const other = { ...goFile, challenges: [{ redeemer: 'http://127.0.0.1:8701', challenge: 'AQID', trusted: '2026-12-05T00:00:00Z' }], pending: [] };
+  assert.equal((await w.importJSON(JSON.stringify(other))).challenges, 0);
+  assert.equal((await w.rememberedChallenge('http://127.0.0.1:8701')).challenge, toBase64(iss.chal.raw));
 
   assert.throws(() => parseWalletFile(JSON.stringify({ ...goFile, version: 2 })), /version 2 is newer/);
   assert.throws(() => parseWalletFile('age-encryption.org/v1\n-> scrypt ...'), (e) => /--plain/.test(e.hint));
