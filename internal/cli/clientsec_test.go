@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -259,4 +260,30 @@ func TestChatCostCap(t *testing.T) {
 		t.Fatalf("%d tokens left, want 3", got)
 	}
 	u.must("chat", "--redeemer", theWorld.RedeemerURL, "--model", "blindpass-pro", "hi")
+}
+
+// TestProxyCostCap: the proxy refuses a model priced above
+// BLINDPASS_MAX_COST with cost_too_high, which SDKs do not retry
+// (X-Should-Retry: false), and takes no token.
+func TestProxyCostCap(t *testing.T) {
+	u := newUser(t)
+	u.buy("3")
+	u.env["BLINDPASS_MAX_COST"] = "1"
+	base, stop := startProxy(t, u, "--refill-below", "0")
+	resp := appRequest(t, base, "blindpass-max", "hi", false)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Should-Retry") != "false" ||
+		!strings.Contains(string(body), `"code":"cost_too_high"`) {
+		t.Fatalf("HTTP %d %v\n%s", resp.StatusCode, resp.Header, body)
+	}
+	resp = appRequest(t, base, "blindpass-pro", "hi", false)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the cost-1 model: HTTP %d", resp.StatusCode)
+	}
+	stop()
+	if got := u.tokens(); got != 2 {
+		t.Fatalf("%d tokens left, want 2", got)
+	}
 }
