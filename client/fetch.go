@@ -158,11 +158,12 @@ func (c *Client) sendPending(ctx context.Context, w *wallet.Wallet, p wallet.Pen
 	}
 	toks, ierr := b.finalize(a.body, p.RequestURL, key)
 	wt := walletTokens(toks, key, b.tc)
-	stored, err := w.FinishPending(p, wt)
-	if err != nil {
+	// FinishPending adds nothing when another process finished the batch
+	// first: its tokens are in the wallet all the same, so they count.
+	if _, err := w.FinishPending(p, wt); err != nil {
 		return 0, fmt.Errorf("client: %d tokens were issued but could not be stored in the wallet (the batch stays saved; the next refill stores them): %w", len(toks), err)
 	}
-	return stored, ierr
+	return len(toks), ierr
 }
 
 // finalize unblinds one batch element, verifies the signature under key

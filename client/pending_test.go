@@ -277,3 +277,41 @@ func mustTokenRequest(t *testing.T, b blinded, i int) protocol.TokenRequest {
 	}
 	return req
 }
+
+// TestPendingFinishedTwiceAtOnce: two programs finish the same saved batch
+// at once; the wallet ends with its tokens once, and neither reports an
+// error.
+func TestPendingFinishedTwiceAtOnce(t *testing.T) {
+	ctx := context.Background()
+	wd := newWorld(t)
+	c, _ := newTestClient(t)
+	bearer := wd.iss.addPaidOrder(20)
+	ch := mustChallenge(t, c, wd.red.URL())
+	wd.iss.set(func(f *fakeIssuer) { f.faults = slices.Repeat([]string{"drop"}, 50) })
+	if _, err := c.FetchTokens(ctx, wd.iss.URL(), bearer, ch, 20, 0, nil); !errors.Is(err, ErrIssuerUnreachable) {
+		t.Fatalf("FetchTokens = %v", err)
+	}
+	wd.iss.set(func(f *fakeIssuer) { f.faults = nil })
+	a, b := reopen(t, c), reopen(t, c)
+	errs := make(chan error, 2)
+	counts := make(chan int, 2)
+	for _, x := range []*Client{a, b} {
+		go func() {
+			n, err := x.FinishPending(ctx, wd.iss.URL())
+			counts <- n
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		<-counts
+	}
+	if got := walletCount(t, a); got != 20 || len(pendingOf(t, a)) != 0 {
+		t.Fatalf("wallet %d tokens, %d pending; want 20 once, none pending", got, len(pendingOf(t, a)))
+	}
+	if _, issued := wd.iss.credits(bearer); issued != 20 {
+		t.Fatalf("issued %d, want 20", issued)
+	}
+}
