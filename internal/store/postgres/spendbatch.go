@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/blindpass/blindpass/internal/store"
 )
@@ -120,7 +121,8 @@ func (b *spendBatcher) spend(ctx context.Context, tok store.SpentToken) ([]store
 		}
 		return []store.SpentToken{*res.spent}, nil
 	case <-ctx.Done():
-		return nil, wrap("postgres: spend", ctx.Err())
+		// Queued: a flush may have taken the token and commit it yet.
+		return nil, wrapWrite("postgres: spend", ctx.Err())
 	}
 }
 
@@ -238,7 +240,13 @@ func (b *spendBatcher) flush(batch []*spendReq) {
 	defer cancel()
 	if err := b.insert(ctx, uniq); err != nil {
 		if b.ctx.Err() != nil {
-			err = errStoreClosed // cut short by Close
+			// Cut short by Close: the INSERT may have been sent and
+			// committed, unless it never left.
+			if pgconn.SafeToRetry(err) {
+				err = errStoreClosed
+			} else {
+				err = fmt.Errorf("%w: %w", store.ErrOutcomeUnknown, errStoreClosed)
+			}
 		} else {
 			err = wrapWrite("postgres: spend", err)
 		}
