@@ -1,12 +1,14 @@
 package rsacrt
 
 import (
+	"crypto/rsa"
 	"go/format"
 	"go/token"
 	"io"
 	"testing"
 
 	"filippo.io/bigmod"
+	"github.com/cloudflare/circl/blindsign/blindrsa"
 )
 
 func formatNode(w io.Writer, fset *token.FileSet, n any) error { return format.Node(w, fset, n) }
@@ -35,3 +37,5 @@ func (k *PrivateKey) unchecked(t testing.TB, m []byte) []byte {
 	}
 	return k.crt(c).Bytes(k.n)
 }
+
+func blindrsaSigner(sk *rsa.PrivateKey) blindrsa.Signer { return blindrsa.NewSigner(sk) }
