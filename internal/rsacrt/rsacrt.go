@@ -48,7 +48,9 @@
 //
 // TestNoSecretBranches (rsacrt_test.go) keeps this honest mechanically: it
 // lists every call this file makes into bigmod and fails when one outside
-// the reviewed list appears.
+// the reviewed list appears, or when Sign gains a branch. BenchmarkLeakage
+// (leak_test.go) checks the running time statistically (dudect-style
+// Welch's t-test across keys and across messages).
 package rsacrt
 
 import (
