@@ -249,3 +249,58 @@ func TestRelayRefuses(t *testing.T) {
 		t.Fatalf("garbage: %d", resp.StatusCode)
 	}
 }
+
+// TestRelayBounds: the concurrency bound answers relay-busy, the size
+// bounds refuse or cut, and the client transport reports the refusals that
+// prove nothing was forwarded as never sent.
+func TestRelayBounds(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	rl, err := relay.New(relay.Config{
+		Gateways:        []string{w.target.URL + gateway.Path},
+		MaxRequestBytes: 4 << 10, MaxResponseBytes: 120, MaxConcurrent: 1,
+		RequestTimeout: 10 * time.Second, KeyCache: time.Minute,
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := httptest.NewServer(rl)
+	defer small.Close()
+	tr, _ := transport.New(small.URL, nil)
+	client := &http.Client{Transport: tr}
+	neverSent := func(err error) bool {
+		var op *net.OpError
+		return errors.As(err, &op) && op.Op == "dial"
+	}
+
+	// One streamed answer holds the only slot: the next request is refused.
+	resp, err := client.Post(w.target.URL+"/sse", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "data: x0") {
+		t.Fatalf("first event %q %v", line, err)
+	}
+	_, err = client.Get(w.target.URL + "/echo")
+	if !errors.Is(err, transport.ErrRelay) || !neverSent(err) || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("a request over the concurrency bound: %v", err)
+	}
+	// The streamed answer is longer than max_response_bytes: cut, and the
+	// client sees an error, not a short answer.
+	w.release <- struct{}{}
+	w.release <- struct{}{}
+	if _, err := io.ReadAll(br); err == nil {
+		t.Fatal("an answer cut by the relay read cleanly")
+	}
+	resp.Body.Close()
+
+	// A request over max_request_bytes, and one to a host the relay does not
+	// serve: never sent.
+	_, err = client.Post(w.target.URL+"/sse", "text/plain", strings.NewReader(strings.Repeat("a", 8<<10)))
+	if !neverSent(err) || !strings.Contains(err.Error(), "413") {
+		t.Fatalf("a request over the size bound: %v", err)
+	}
+	if _, err := client.Get("http://unknown.example/echo"); !errors.Is(err, transport.ErrKeyConfig) || !neverSent(err) {
+		t.Fatalf("an unknown gateway: %v", err)
+	}
+}
