@@ -15,7 +15,6 @@ import (
 const (
 	refillCheckEvery = time.Minute      // a check without a nudge
 	refillQuiet      = 10 * time.Minute // after finding no credit, ask the issuers again after this
-	challengeMaxAge  = time.Hour        // the redeemer's challenge is learned again after this
 )
 
 // refiller keeps the wallet stocked for one redeemer. When the usable
@@ -35,7 +34,6 @@ type refiller struct {
 
 	nudge      chan struct{}
 	ch         protocol.Challenge
-	chAt       time.Time
 	quietUntil time.Time
 }
 
@@ -74,14 +72,14 @@ func (r *refiller) check(ctx context.Context) {
 	if r.now().Before(r.quietUntil) {
 		return
 	}
-	if r.chAt.IsZero() || r.now().Sub(r.chAt) > challengeMaxAge {
-		ch, err := r.c.Challenge(ctx, r.redeemer) // remembered in the wallet
-		if err != nil {
-			r.logger.Warn("refill: cannot learn the redeemer's challenge", "error", err)
-			return
-		}
-		r.ch, r.chAt = ch, r.now()
+	// The challenge the wallet remembers (no request to the redeemer), read
+	// at every check: after a change is refused or accepted, refills follow.
+	ch, err := r.c.Challenge(ctx, r.redeemer)
+	if err != nil {
+		r.logger.Warn("refill: no usable challenge for the redeemer", "error", err)
+		return
 	}
+	r.ch = ch
 	d := r.ch.TokenChallenge.Digest()
 	have, err := r.w.Count(walletFilter(d[:], r.now()))
 	if err != nil || have >= r.low {
