@@ -68,3 +68,23 @@ func TestUndoRefusedReportsConsumed(t *testing.T) {
 		t.Errorf("error %v", p)
 	}
 }
+
+// TestUndoOutcomeUnknownReportsUnknown: when the undo itself fails after it
+// may have committed (the store's outcome is unknown), the failing request
+// says "unknown" (send the tokens again only with this exact request), not
+// "true": a client that takes "true" on a 502 as spent pays again for its
+// retry although the undo may have freed the tokens. The test fails without
+// the fix (it said "true").
+func TestUndoOutcomeUnknownReportsUnknown(t *testing.T) {
+	e := newEnv(t, nil)
+	e.up.setRespond(statusOnly(500))
+	unknown := redeemer.ErrSpendUnknown.With("lost while undoing").WithExtension("tokens_consumed", "unknown")
+	gw := startGateway(t, testConfig(e.up.URL), faultySpender{Redeemer: e.red, undoErr: unknown}, nil)
+	resp := (&env{gw: gw}).call(t, context.Background(), "/v1/chat/completions", chatBody("pro", "hi", false), mint(t, e.red, 1), nil)
+	if resp.StatusCode != 502 || resp.Header.Get(gateway.ConsumedHeader) != "unknown" {
+		t.Fatalf("status %d, %s %q; want 502, unknown", resp.StatusCode, gateway.ConsumedHeader, resp.Header.Get(gateway.ConsumedHeader))
+	}
+	if p := errorBody(t, resp); p["tokens_consumed"] != "unknown" {
+		t.Errorf("error %v", p)
+	}
+}

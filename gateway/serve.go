@@ -123,6 +123,12 @@ func (g *Gateway) failed(c echo.Context, out *outcome, up upstream, p payment, c
 		case errors.Is(err, redeemer.ErrUndoRefused):
 			// An exact retry of this request was served meanwhile: that
 			// answer is what the tokens paid for.
+		case errors.Is(err, redeemer.ErrSpendUnknown):
+			// The undo may have committed: the tokens may be spent or free.
+			// An exact retry is right either way (a replay, or a fresh
+			// spend); a client that took "true" as spent would pay again.
+			consumed = "unknown"
+			g.logger.LogAttrs(ctx, slog.LevelError, "undo spend failed", slog.String("error", err.Error()))
 		default:
 			g.logger.LogAttrs(ctx, slog.LevelError, "undo spend failed", slog.String("error", err.Error()))
 		}
@@ -132,6 +138,10 @@ func (g *Gateway) failed(c echo.Context, out *outcome, up upstream, p payment, c
 
 // consumedProblem adds the tokens_consumed member and header to a problem.
 func consumedProblem(perr *problem.Error, consumed string) *problem.Error {
+	if consumed == "unknown" {
+		return perr.WithExtension("tokens_consumed", "unknown").WithHeader(ConsumedHeader, consumed).
+			With(perr.Detail + "; your tokens may or may not have been given back: send them again only with this exact request")
+	}
 	perr = perr.WithExtension("tokens_consumed", consumed != "false").WithHeader(ConsumedHeader, consumed)
 	if consumed == "false" {
 		return perr.With(perr.Detail + "; your tokens were not consumed, send them again")
