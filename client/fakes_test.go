@@ -24,7 +24,7 @@ var (
 	testKeys [2]*rsa.PrivateKey
 )
 
-func testKey(t *testing.T, i int) *rsa.PrivateKey {
+func testKey(t testing.TB, i int) *rsa.PrivateKey {
 	t.Helper()
 	keysOnce.Do(func() {
 		for j := range testKeys {
