@@ -51,8 +51,8 @@ func textForms(s string) [][]byte {
 		}
 	}
 	s = timeText.ReplaceAllString(s, " ")
-	for _, tok := range tokens(s) {
-		tok = strings.Trim(tok, "/_-+") // "//user" in a URL is "user" elsewhere
+	for _, raw := range tokens(s) {
+		tok := strings.Trim(raw, "/_-+") // "//user" in a URL is "user" elsewhere
 		if len(tok) < Window {
 			continue
 		}
@@ -61,6 +61,9 @@ func textForms(s string) [][]byte {
 			continue // words, route names, metric names: not identifiers
 		}
 		out = append(out, decodings(tok)...)
+		if raw != tok { // '/', '_', '-' and '+' are base64 digits too
+			out = append(out, decodings(raw)...)
+		}
 		if whole && !allHex(strings.ReplaceAll(tok, "-", "")) {
 			out = append(out, []byte(tok))
 		}
@@ -103,11 +106,14 @@ func looseText(s string) [][]byte {
 	if t := strings.TrimSpace(s); len(t) >= Window {
 		out = append(out, []byte(t))
 	}
-	for _, tok := range tokens(s) {
-		tok = strings.Trim(tok, "/_-+")
+	for _, raw := range tokens(s) {
+		tok := strings.Trim(raw, "/_-+")
 		if len(tok) >= Window {
 			out = append(out, []byte(tok))
 			out = append(out, decodings(tok)...)
+			if raw != tok {
+				out = append(out, decodings(raw)...)
+			}
 		}
 	}
 	return out
