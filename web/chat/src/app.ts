@@ -140,6 +140,9 @@ function showProgress(p: FetchProgress | undefined): void {
 /** Finishes what orders of this issuer still owe: waits for a payment, fetches tokens. */
 async function resumeOrders(): Promise<void> {
   const run = async () => {
+    // Batches interrupted by a closed page or a lost answer come first.
+    const recovered = await client.resumePending();
+    if (recovered > 0) showStatus('ok', `${recovered} tokens of an interrupted fetch are in your wallet.`);
     const orders = (await wallet.orders()).filter((o) => o.issuer_url === client.issuerURL && !o.exhausted);
     for (const o of orders) await resumeOrder(o);
   };

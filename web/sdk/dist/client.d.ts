@@ -132,6 +132,14 @@ export declare class BlindpassClient {
         onProgress?: (p: FetchProgress) => void;
         count?: number;
     }): Promise<number>;
+    /**
+     * Sends the batches of this issuer saved before an interruption again,
+     * with their Idempotency-Key (the issuer answers with the same signatures
+     * and moves no more credit), and stores their tokens. A refusal (4xx)
+     * forgets a batch; no answer or a 5xx keeps it for next time. Returns how
+     * many tokens were stored.
+     */
+    resumePending(): Promise<number>;
     /** Turns the remaining credit of every order of this issuer into tokens. */
     refill(onProgress?: (p: FetchProgress) => void): Promise<number>;
     /**

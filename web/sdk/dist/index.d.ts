@@ -2,8 +2,8 @@ export { BlindpassClient, formatAuthorization, parseWalletToken, problemError, r
 export { challengeFromBytes, challengeProblem, pickChallenge, type Challenge } from './challenge.js';
 export { checkChallengeKey, issuingKeys, MAX_DIRECTORY_KEYS, parseDirectory, type Directory, type DirectoryKey } from './directory.js';
 export { BlindpassError, ChallengeChangedError, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError, type ErrorCode, } from './errors.js';
-export { buildBatch, finalizeBatch, importVerifyKey, verifyToken, type BatchRequest, type BatchResult } from './issuance.js';
+export { batchState, buildBatch, finalizeBatch, finalizePending, importVerifyKey, verifyToken, type BatchRequest, type BatchResult, type PendingElement, } from './issuance.js';
 export { sseData } from './sse.js';
-export { parseWalletFile, Wallet, WALLET_VERSION, type HeldTokens, type Imported, type RememberedChallenge, type WalletFile, type WalletOptions, type WalletOrder, type WalletSettings, type WalletToken, } from './wallet.js';
+export { parseWalletFile, Wallet, WALLET_VERSION, type HeldTokens, type Imported, type PendingBatch, type RememberedChallenge, type WalletFile, type WalletOptions, type WalletOrder, type WalletSettings, type WalletToken, } from './wallet.js';
 export { defaultLocks, type LockRunner } from './lock.js';
 export { fromBase64, fromHex, toBase64, toBase64URL, toHex } from './bytes.js';

@@ -1,5 +1,5 @@
 // sdk/src/client.ts
-import { Token, TOKEN_TYPES } from "@cloudflare/privacypass-ts";
+import { Token as Token2, TOKEN_TYPES as TOKEN_TYPES2 } from "@cloudflare/privacypass-ts";
 
 // sdk/src/bytes.ts
 var B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -292,7 +292,8 @@ async function pickChallenge(header, issuerURL, redeemerURL) {
 }
 
 // sdk/src/issuance.ts
-import { genericBatched, publicVerif, util } from "@cloudflare/privacypass-ts";
+import { RSABSSA } from "@cloudflare/blindrsa-ts";
+import { AuthenticatorInput, genericBatched, publicVerif, Token, TOKEN_TYPES, util } from "@cloudflare/privacypass-ts";
 var { BlindRSAMode, Client: Type2Client, Origin } = publicVerif;
 var MEDIA_BATCH_REQUEST = "application/private-token-generic-batch-request";
 var MEDIA_BATCH_RESPONSE = "application/private-token-generic-batch-response";
@@ -344,6 +345,41 @@ async function finalizeBatch(req, answer, challengeDigest) {
       if (r.tokenType !== 2) throw new Error(`token type ${r.tokenType}`);
       const tok = await req.clients[i].finalize(r.tokenResponse);
       if (!await verifyToken(tok, req.key, challengeDigest, pk)) throw new Error("token does not verify under the directory key");
+      out.tokens.push(tok);
+    } catch (e) {
+      out.bad++;
+      out.firstError ??= e.message;
+    }
+  }
+  return out;
+}
+function batchState(req) {
+  return req.clients.map((c) => {
+    const fin = c.finData;
+    if (!fin) throw new Error("token request without its blinding state");
+    return { token_input: toBase64(fin.tokenInput), inv: toBase64(fin.inv) };
+  });
+}
+async function finalizePending(elements, key, answer, challengeDigest) {
+  const resp = genericBatched.GenericBatchTokenResponse.deserialize(answer);
+  if (resp.tokenResponses.length !== elements.length) {
+    throw new Error(`${resp.tokenResponses.length} responses to ${elements.length} requests`);
+  }
+  const pk = await importVerifyKey(key.spki);
+  const suite = RSABSSA.SHA384.PSS.Deterministic();
+  const out = { tokens: [], missing: 0, bad: 0 };
+  for (const [i, r] of resp.tokenResponses.entries()) {
+    if (r.tokenResponse === null) {
+      out.missing++;
+      continue;
+    }
+    try {
+      if (r.tokenType !== 2) throw new Error(`token type ${r.tokenType}`);
+      const input = fromBase64(elements[i].token_input);
+      const sig = await suite.finalize(pk, input, r.tokenResponse.blindSig, fromBase64(elements[i].inv));
+      const auth = AuthenticatorInput.deserialize(TOKEN_TYPES.BLIND_RSA, input.slice(), { bytesRead: 0 });
+      const tok = new Token(TOKEN_TYPES.BLIND_RSA, auth, sig);
+      if (!await verifyToken(tok, key, challengeDigest, pk)) throw new Error("token does not verify under the directory key");
       out.tokens.push(tok);
     } catch (e) {
       out.bad++;
@@ -475,6 +511,18 @@ async function problemError(resp) {
       if (p.tokensConsumed === false) hint = "The service could not answer; your tokens are back in the wallet. Try again.";
   }
   return new ProblemError(kind, p.status, p.type, p.detail || p.code, hint, p.tokensConsumed);
+}
+function batchInit(p) {
+  return {
+    method: "POST",
+    headers: {
+      "Content-Type": MEDIA_BATCH_REQUEST,
+      Accept: MEDIA_BATCH_RESPONSE,
+      Authorization: "Bearer " + p.secret,
+      "Idempotency-Key": p.idempotency_key
+    },
+    body: fromBase64(p.body)
+  };
 }
 function isAbort(e) {
   return e instanceof DOMException && e.name === "AbortError";
@@ -628,18 +676,24 @@ var BlindpassClient = class {
       const key = keys[0];
       const req = await buildBatch(key, chal.challenge, size);
       const idem = toBase64URL(randomBytes(16), false);
-      const resp = await this.issuerFetch(dir.requestURL, {
-        method: "POST",
-        headers: {
-          "Content-Type": MEDIA_BATCH_REQUEST,
-          Accept: MEDIA_BATCH_RESPONSE,
-          Authorization: "Bearer " + order.secret,
-          "Idempotency-Key": idem
-        },
-        body: req.body
-      });
+      const pending = {
+        issuer_url: this.issuerURL,
+        request_url: dir.requestURL,
+        secret: order.secret,
+        idempotency_key: idem,
+        body: toBase64(req.body),
+        token_key: toBase64(key.spki),
+        challenge: toBase64(chal.raw),
+        elements: batchState(req),
+        created: new Date(this.now()).toISOString()
+      };
+      if (key.redeemUntil !== void 0) pending.redeem_until = key.redeemUntil;
+      await this.wallet.putPending(pending);
+      const resp = await this.issuerFetch(dir.requestURL, batchInit(pending));
       if (resp.status !== 200) {
         const err = await problemError(resp);
+        if (resp.status >= 500) throw err;
+        await this.wallet.dropPending(idem);
         if (resp.status === 413 && size > 1) {
           batch = Math.max(1, Math.floor(size / 2));
           continue;
@@ -657,9 +711,10 @@ var BlindpassClient = class {
       try {
         res = await finalizeBatch(req, answer, chal.digest);
       } catch (e) {
+        await this.wallet.dropPending(idem);
         throw new BlindpassError("bad_issuance", `invalid answer from the issuer: ${e.message}`, hints.issuance);
       }
-      done += await this.wallet.put(res.tokens.map((t) => walletToken(t, key, chal)));
+      done += await this.wallet.completePending(idem, res.tokens.map((t) => walletToken(t, key, chal)));
       o.onProgress?.({ order, done, total });
       if (res.bad > 0 || res.missing > 0) {
         throw new BlindpassError(
@@ -671,11 +726,43 @@ var BlindpassClient = class {
     }
     return done;
   }
+  /**
+   * Sends the batches of this issuer saved before an interruption again,
+   * with their Idempotency-Key (the issuer answers with the same signatures
+   * and moves no more credit), and stores their tokens. A refusal (4xx)
+   * forgets a batch; no answer or a 5xx keeps it for next time. Returns how
+   * many tokens were stored.
+   */
+  async resumePending() {
+    let stored = 0;
+    for (const p of await this.wallet.pendingBatches()) {
+      if (p.issuer_url !== this.issuerURL) continue;
+      const resp = await this.issuerFetch(p.request_url, batchInit(p));
+      if (resp.status >= 500) throw await problemError(resp);
+      if (resp.status !== 200) {
+        await this.wallet.dropPending(p.idempotency_key);
+        continue;
+      }
+      const spki = fromBase64(p.token_key);
+      const key = { id: await sha256(spki), spki };
+      if (p.redeem_until !== void 0) key.redeemUntil = p.redeem_until;
+      const chal = await challengeFromBytes(fromBase64(p.challenge));
+      let res;
+      try {
+        res = await finalizePending(p.elements, key, new Uint8Array(await resp.arrayBuffer()), chal.digest);
+      } catch (e) {
+        await this.wallet.dropPending(p.idempotency_key);
+        throw new BlindpassError("bad_issuance", `invalid answer from the issuer: ${e.message}`, hints.issuance);
+      }
+      stored += await this.wallet.completePending(p.idempotency_key, res.tokens.map((t) => walletToken(t, key, chal)));
+    }
+    return stored;
+  }
   /** Turns the remaining credit of every order of this issuer into tokens. */
   async refill(onProgress) {
     if (this.refilling) return this.refilling;
     this.refilling = (async () => {
-      let stored = 0;
+      let stored = await this.resumePending();
       for (const o of await this.wallet.orders()) {
         if (o.issuer_url !== this.issuerURL || o.exhausted) continue;
         let st;
@@ -943,7 +1030,7 @@ function walletToken(t, key, chal) {
   return w;
 }
 function parseWalletToken(w) {
-  return Token.deserialize(TOKEN_TYPES.BLIND_RSA, fromBase64(w.token));
+  return Token2.deserialize(TOKEN_TYPES2.BLIND_RSA, fromBase64(w.token));
 }
 
 // sdk/src/wallet.ts
@@ -1092,7 +1179,7 @@ var Wallet = class _Wallet {
   db;
   locks;
   static async open(opts = {}) {
-    const db = await openDB(opts.name ?? "blindpass-wallet", 2, {
+    const db = await openDB(opts.name ?? "blindpass-wallet", 3, {
       upgrade(db2, oldVersion) {
         if (oldVersion < 1) {
           const tokens = db2.createObjectStore("tokens", { keyPath: "token" });
@@ -1102,6 +1189,7 @@ var Wallet = class _Wallet {
           db2.createObjectStore("settings");
         }
         if (oldVersion < 2) db2.createObjectStore("challenges", { keyPath: "redeemer" });
+        if (oldVersion < 3) db2.createObjectStore("pending", { keyPath: "idempotency_key" });
       }
     });
     return new _Wallet(db, opts.locks ?? defaultLocks());
@@ -1267,6 +1355,32 @@ var Wallet = class _Wallet {
     }
     return { orders, tokens, challenges, pendingSkipped: pendingCount(text) };
   }
+  /** Saves a batch before it is sent. */
+  async putPending(p) {
+    await this.db.put("pending", p);
+  }
+  async pendingBatches() {
+    return this.db.getAll("pending");
+  }
+  async dropPending(idempotencyKey) {
+    await this.db.delete("pending", idempotencyKey);
+  }
+  /** Stores a batch's tokens and forgets the batch, in one transaction; returns how many tokens were new. */
+  async completePending(idempotencyKey, tokens) {
+    const checked = tokens.map(checkToken);
+    const tx = this.db.transaction(["tokens", "pending"], "readwrite");
+    const store = tx.objectStore("tokens");
+    let added = 0;
+    for (const t of checked) {
+      if (await store.count(t.token) === 0) {
+        await store.put(t);
+        added++;
+      }
+    }
+    await tx.objectStore("pending").delete(idempotencyKey);
+    await tx.done;
+    return added;
+  }
   /** The challenge remembered for a redeemer origin. */
   async rememberedChallenge(redeemer) {
     return this.db.get("challenges", redeemer.toLowerCase());
@@ -1311,12 +1425,14 @@ export {
   StreamCutError,
   WALLET_VERSION,
   Wallet,
+  batchState,
   buildBatch,
   challengeFromBytes,
   challengeProblem,
   checkChallengeKey,
   defaultLocks,
   finalizeBatch,
+  finalizePending,
   formatAuthorization,
   fromBase64,
   fromHex,

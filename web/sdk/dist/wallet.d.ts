@@ -1,3 +1,4 @@
+import type { PendingElement } from './issuance.js';
 import { type LockRunner } from './lock.js';
 /** The wallet file format version this package reads and writes. */
 export declare const WALLET_VERSION = 1;
@@ -51,6 +52,30 @@ export interface WalletFile {
     tokens: WalletToken[];
     settings?: WalletSettings;
     challenges?: RememberedChallenge[];
+}
+/**
+ * A token batch saved before it was sent (secret: the blinding inverses
+ * yield the tokens). Sent again with its Idempotency-Key after an
+ * interruption, so credit the issuer moved is never lost. Kept in this
+ * browser only; never exported.
+ */
+export interface PendingBatch {
+    issuer_url: string;
+    request_url: string;
+    /** The order's bearer credential. */
+    secret: string;
+    idempotency_key: string;
+    /** Standard base64 of the generic batch request body. */
+    body: string;
+    /** Standard base64 of the key's SPKI. */
+    token_key: string;
+    /** Unix seconds; absent: unknown. */
+    redeem_until?: number;
+    /** Standard base64 of the marshalled TokenChallenge. */
+    challenge: string;
+    elements: PendingElement[];
+    /** RFC 3339. */
+    created: string;
 }
 /** What importJSON added, and what it could not take. */
 export interface Imported {
@@ -129,6 +154,12 @@ export declare class Wallet {
      * this wallet does not know, never replaced.
      */
     importJSON(text: string): Promise<Imported>;
+    /** Saves a batch before it is sent. */
+    putPending(p: PendingBatch): Promise<void>;
+    pendingBatches(): Promise<PendingBatch[]>;
+    dropPending(idempotencyKey: string): Promise<void>;
+    /** Stores a batch's tokens and forgets the batch, in one transaction; returns how many tokens were new. */
+    completePending(idempotencyKey: string, tokens: WalletToken[]): Promise<number>;
     /** The challenge remembered for a redeemer origin. */
     rememberedChallenge(redeemer: string): Promise<RememberedChallenge | undefined>;
     /**

@@ -5,15 +5,15 @@
 import { Token, TOKEN_TYPES } from '@cloudflare/privacypass-ts';
 
 import { fromBase64, randomBytes, sha256, toBase64, toBase64URL, toHex, utf8 } from './bytes.js';
-import { type Challenge, pickChallenge } from './challenge.js';
+import { type Challenge, challengeFromBytes, pickChallenge } from './challenge.js';
 import { checkChallengeKey, DIRECTORY_PATH, type Directory, type DirectoryKey, issuingKeys, parseDirectory } from './directory.js';
 import {
   BlindpassError, ChallengeChangedError, hints, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError,
   type ErrorCode,
 } from './errors.js';
-import { buildBatch, finalizeBatch, MEDIA_BATCH_REQUEST, MEDIA_BATCH_RESPONSE } from './issuance.js';
+import { batchState, buildBatch, finalizeBatch, finalizePending, MEDIA_BATCH_REQUEST, MEDIA_BATCH_RESPONSE } from './issuance.js';
 import { type ChatChunk, sseData } from './sse.js';
-import type { Wallet, WalletOrder, WalletToken } from './wallet.js';
+import type { PendingBatch, Wallet, WalletOrder, WalletToken } from './wallet.js';
 
 /** A plan the issuer sells. */
 export interface Plan {
@@ -183,6 +183,20 @@ export async function problemError(resp: Response): Promise<ProblemError> {
   return new ProblemError(kind, p.status, p.type, p.detail || p.code, hint, p.tokensConsumed);
 }
 
+/** The request of a saved batch: the same bytes and headers every time. */
+function batchInit(p: PendingBatch): RequestInit {
+  return {
+    method: 'POST',
+    headers: {
+      'Content-Type': MEDIA_BATCH_REQUEST,
+      Accept: MEDIA_BATCH_RESPONSE,
+      Authorization: 'Bearer ' + p.secret,
+      'Idempotency-Key': p.idempotency_key,
+    },
+    body: fromBase64(p.body) as BodyInit,
+  };
+}
+
 function isAbort(e: unknown): boolean {
   return e instanceof DOMException && e.name === 'AbortError';
 }
@@ -348,18 +362,21 @@ export class BlindpassClient {
       const key = keys[0]!;
       const req = await buildBatch(key, chal.challenge, size);
       const idem = toBase64URL(randomBytes(16), false);
-      const resp = await this.issuerFetch(dir.requestURL, {
-        method: 'POST',
-        headers: {
-          'Content-Type': MEDIA_BATCH_REQUEST,
-          Accept: MEDIA_BATCH_RESPONSE,
-          Authorization: 'Bearer ' + order.secret,
-          'Idempotency-Key': idem,
-        },
-        body: req.body as BodyInit,
-      });
+      // Saved before it leaves: an answer lost to a closed page or a
+      // network failure is asked for again (resumePending) with the same
+      // Idempotency-Key, so credit the issuer moved is never lost.
+      const pending: PendingBatch = {
+        issuer_url: this.issuerURL, request_url: dir.requestURL, secret: order.secret, idempotency_key: idem,
+        body: toBase64(req.body), token_key: toBase64(key.spki), challenge: toBase64(chal.raw),
+        elements: batchState(req), created: new Date(this.now()).toISOString(),
+      };
+      if (key.redeemUntil !== undefined) pending.redeem_until = key.redeemUntil;
+      await this.wallet.putPending(pending);
+      const resp = await this.issuerFetch(dir.requestURL, batchInit(pending));
       if (resp.status !== 200) {
         const err = await problemError(resp);
+        if (resp.status >= 500) throw err; // kept: the credit may have moved
+        await this.wallet.dropPending(idem); // refused: nothing was issued
         if (resp.status === 413 && size > 1) {
           batch = Math.max(1, Math.floor(size / 2));
           continue;
@@ -377,9 +394,10 @@ export class BlindpassClient {
       try {
         res = await finalizeBatch(req, answer, chal.digest);
       } catch (e) {
+        await this.wallet.dropPending(idem);
         throw new BlindpassError('bad_issuance', `invalid answer from the issuer: ${(e as Error).message}`, hints.issuance);
       }
-      done += await this.wallet.put(res.tokens.map((t) => walletToken(t, key, chal)));
+      done += await this.wallet.completePending(idem, res.tokens.map((t) => walletToken(t, key, chal)));
       o.onProgress?.({ order, done, total });
       if (res.bad > 0 || res.missing > 0) {
         throw new BlindpassError('bad_issuance',
@@ -389,11 +407,44 @@ export class BlindpassClient {
     return done;
   }
 
+  /**
+   * Sends the batches of this issuer saved before an interruption again,
+   * with their Idempotency-Key (the issuer answers with the same signatures
+   * and moves no more credit), and stores their tokens. A refusal (4xx)
+   * forgets a batch; no answer or a 5xx keeps it for next time. Returns how
+   * many tokens were stored.
+   */
+  async resumePending(): Promise<number> {
+    let stored = 0;
+    for (const p of await this.wallet.pendingBatches()) {
+      if (p.issuer_url !== this.issuerURL) continue;
+      const resp = await this.issuerFetch(p.request_url, batchInit(p));
+      if (resp.status >= 500) throw await problemError(resp);
+      if (resp.status !== 200) {
+        await this.wallet.dropPending(p.idempotency_key);
+        continue;
+      }
+      const spki = fromBase64(p.token_key);
+      const key: DirectoryKey = { id: await sha256(spki), spki };
+      if (p.redeem_until !== undefined) key.redeemUntil = p.redeem_until;
+      const chal = await challengeFromBytes(fromBase64(p.challenge));
+      let res;
+      try {
+        res = await finalizePending(p.elements, key, new Uint8Array(await resp.arrayBuffer()), chal.digest);
+      } catch (e) {
+        await this.wallet.dropPending(p.idempotency_key);
+        throw new BlindpassError('bad_issuance', `invalid answer from the issuer: ${(e as Error).message}`, hints.issuance);
+      }
+      stored += await this.wallet.completePending(p.idempotency_key, res.tokens.map((t) => walletToken(t, key, chal)));
+    }
+    return stored;
+  }
+
   /** Turns the remaining credit of every order of this issuer into tokens. */
   async refill(onProgress?: (p: FetchProgress) => void): Promise<number> {
     if (this.refilling) return this.refilling;
     this.refilling = (async () => {
-      let stored = 0;
+      let stored = await this.resumePending();
       for (const o of await this.wallet.orders()) {
         if (o.issuer_url !== this.issuerURL || o.exhausted) continue;
         let st: OrderStatus;

@@ -12,10 +12,13 @@ export {
   BlindpassError, ChallengeChangedError, IssuerUnreachableError, NoTokensError, ProblemError, RedeemerUnreachableError, StreamCutError,
   type ErrorCode,
 } from './errors.js';
-export { buildBatch, finalizeBatch, importVerifyKey, verifyToken, type BatchRequest, type BatchResult } from './issuance.js';
+export {
+  batchState, buildBatch, finalizeBatch, finalizePending, importVerifyKey, verifyToken, type BatchRequest, type BatchResult,
+  type PendingElement,
+} from './issuance.js';
 export { sseData } from './sse.js';
 export {
-  parseWalletFile, Wallet, WALLET_VERSION, type HeldTokens, type Imported, type RememberedChallenge, type WalletFile, type WalletOptions, type WalletOrder,
+  parseWalletFile, Wallet, WALLET_VERSION, type HeldTokens, type Imported, type PendingBatch, type RememberedChallenge, type WalletFile, type WalletOptions, type WalletOrder,
   type WalletSettings, type WalletToken,
 } from './wallet.js';
 export { defaultLocks, type LockRunner } from './lock.js';

@@ -4,9 +4,10 @@
 // checked to carry that key's id and the challenge's digest, before anyone
 // may store it.
 
-import { genericBatched, publicVerif, util, type Token, type TokenChallenge } from '@cloudflare/privacypass-ts';
+import { RSABSSA } from '@cloudflare/blindrsa-ts';
+import { AuthenticatorInput, genericBatched, publicVerif, Token, TOKEN_TYPES, util, type TokenChallenge } from '@cloudflare/privacypass-ts';
 
-import { equalBytes } from './bytes.js';
+import { equalBytes, fromBase64, toBase64 } from './bytes.js';
 import type { DirectoryKey } from './directory.js';
 
 const { BlindRSAMode, Client: Type2Client, Origin } = publicVerif;
@@ -87,6 +88,64 @@ export async function finalizeBatch(req: BatchRequest, answer: Uint8Array, chall
       if (r.tokenType !== 2) throw new Error(`token type ${r.tokenType}`);
       const tok = await req.clients[i]!.finalize(r.tokenResponse as publicVerif.TokenResponse);
       if (!(await verifyToken(tok, req.key, challengeDigest, pk))) throw new Error('token does not verify under the directory key');
+      out.tokens.push(tok);
+    } catch (e) {
+      out.bad++;
+      out.firstError ??= (e as Error).message;
+    }
+  }
+  return out;
+}
+
+/** What finalizing one element needs after a reload: the token input and the blinding inverse (secret). */
+export interface PendingElement {
+  /** Standard base64 of the token input (token_type, nonce, challenge digest, key id). */
+  token_input: string;
+  /** Standard base64 of the blinding inverse. */
+  inv: string;
+}
+
+interface FinData {
+  tokenInput: Uint8Array;
+  inv: Uint8Array;
+}
+
+/**
+ * The finalization state of a batch, to be saved before it is sent: with
+ * it, the same request can be sent again after the page was closed (same
+ * Idempotency-Key: the issuer answers with the same signatures and moves no
+ * more credit) and its answer finalized.
+ */
+export function batchState(req: BatchRequest): PendingElement[] {
+  return req.clients.map((c) => {
+    const fin = (c as unknown as { finData?: FinData }).finData;
+    if (!fin) throw new Error('token request without its blinding state');
+    return { token_input: toBase64(fin.tokenInput), inv: toBase64(fin.inv) };
+  });
+}
+
+/** Finalizes and verifies a generic batch answer from saved element states (see batchState). */
+export async function finalizePending(elements: PendingElement[], key: DirectoryKey, answer: Uint8Array,
+  challengeDigest: Uint8Array): Promise<BatchResult> {
+  const resp = genericBatched.GenericBatchTokenResponse.deserialize(answer);
+  if (resp.tokenResponses.length !== elements.length) {
+    throw new Error(`${resp.tokenResponses.length} responses to ${elements.length} requests`);
+  }
+  const pk = await importVerifyKey(key.spki);
+  const suite = RSABSSA.SHA384.PSS.Deterministic();
+  const out: BatchResult = { tokens: [], missing: 0, bad: 0 };
+  for (const [i, r] of resp.tokenResponses.entries()) {
+    if (r.tokenResponse === null) {
+      out.missing++;
+      continue;
+    }
+    try {
+      if (r.tokenType !== 2) throw new Error(`token type ${r.tokenType}`);
+      const input = fromBase64(elements[i]!.token_input);
+      const sig = await suite.finalize(pk, input, (r.tokenResponse as publicVerif.TokenResponse).blindSig, fromBase64(elements[i]!.inv));
+      const auth = AuthenticatorInput.deserialize(TOKEN_TYPES.BLIND_RSA, input.slice(), { bytesRead: 0 });
+      const tok = new Token(TOKEN_TYPES.BLIND_RSA, auth, sig);
+      if (!(await verifyToken(tok, key, challengeDigest, pk))) throw new Error('token does not verify under the directory key');
       out.tokens.push(tok);
     } catch (e) {
       out.bad++;

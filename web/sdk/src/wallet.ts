@@ -9,6 +9,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 
 import { fromBase64, randomIndex } from './bytes.js';
 import { BlindpassError, hints } from './errors.js';
+import type { PendingElement } from './issuance.js';
 import { defaultLocks, type LockRunner } from './lock.js';
 
 /** The wallet file format version this package reads and writes. */
@@ -70,6 +71,31 @@ export interface WalletFile {
   challenges?: RememberedChallenge[];
 }
 
+/**
+ * A token batch saved before it was sent (secret: the blinding inverses
+ * yield the tokens). Sent again with its Idempotency-Key after an
+ * interruption, so credit the issuer moved is never lost. Kept in this
+ * browser only; never exported.
+ */
+export interface PendingBatch {
+  issuer_url: string;
+  request_url: string;
+  /** The order's bearer credential. */
+  secret: string;
+  idempotency_key: string;
+  /** Standard base64 of the generic batch request body. */
+  body: string;
+  /** Standard base64 of the key's SPKI. */
+  token_key: string;
+  /** Unix seconds; absent: unknown. */
+  redeem_until?: number;
+  /** Standard base64 of the marshalled TokenChallenge. */
+  challenge: string;
+  elements: PendingElement[];
+  /** RFC 3339. */
+  created: string;
+}
+
 /** What importJSON added, and what it could not take. */
 export interface Imported {
   orders: number;
@@ -98,6 +124,7 @@ interface Schema extends DBSchema {
   held: { key: string; value: HeldTokens };
   settings: { key: string; value: WalletSettings };
   challenges: { key: string; value: RememberedChallenge };
+  pending: { key: string; value: PendingBatch };
 }
 
 export interface WalletOptions {
@@ -235,7 +262,7 @@ export class Wallet {
   private constructor(private readonly db: IDBPDatabase<Schema>, private readonly locks: LockRunner) {}
 
   static async open(opts: WalletOptions = {}): Promise<Wallet> {
-    const db = await openDB<Schema>(opts.name ?? 'blindpass-wallet', 2, {
+    const db = await openDB<Schema>(opts.name ?? 'blindpass-wallet', 3, {
       upgrade(db, oldVersion) {
         if (oldVersion < 1) {
           const tokens = db.createObjectStore('tokens', { keyPath: 'token' });
@@ -245,6 +272,7 @@ export class Wallet {
           db.createObjectStore('settings');
         }
         if (oldVersion < 2) db.createObjectStore('challenges', { keyPath: 'redeemer' });
+        if (oldVersion < 3) db.createObjectStore('pending', { keyPath: 'idempotency_key' });
       },
     });
     return new Wallet(db, opts.locks ?? defaultLocks());
@@ -425,6 +453,36 @@ export class Wallet {
       if (got.challenge === c.challenge && got.trusted === c.trusted) challenges++;
     }
     return { orders, tokens, challenges, pendingSkipped: pendingCount(text) };
+  }
+
+  /** Saves a batch before it is sent. */
+  async putPending(p: PendingBatch): Promise<void> {
+    await this.db.put('pending', p);
+  }
+
+  async pendingBatches(): Promise<PendingBatch[]> {
+    return this.db.getAll('pending');
+  }
+
+  async dropPending(idempotencyKey: string): Promise<void> {
+    await this.db.delete('pending', idempotencyKey);
+  }
+
+  /** Stores a batch's tokens and forgets the batch, in one transaction; returns how many tokens were new. */
+  async completePending(idempotencyKey: string, tokens: WalletToken[]): Promise<number> {
+    const checked = tokens.map(checkToken);
+    const tx = this.db.transaction(['tokens', 'pending'], 'readwrite');
+    const store = tx.objectStore('tokens');
+    let added = 0;
+    for (const t of checked) {
+      if ((await store.count(t.token)) === 0) {
+        await store.put(t);
+        added++;
+      }
+    }
+    await tx.objectStore('pending').delete(idempotencyKey);
+    await tx.done;
+    return added;
   }
 
   /** The challenge remembered for a redeemer origin. */

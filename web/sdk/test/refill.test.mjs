@@ -17,6 +17,7 @@ async function world({ credits = 45, secret = 'order-secret' } = {}) {
   const iss = await makeIssuer();
   const calls = [];
   let remaining = credits;
+  const answered = new Map(); // Idempotency-Key → the stored answer, as the Go issuer keeps it
   const fetch = async (url, init = {}) => {
     const u = new URL(url);
     const h = new Headers(init.headers);
@@ -33,10 +34,14 @@ async function world({ credits = 45, secret = 'order-secret' } = {}) {
         return Response.json({ order_id: 'ord_1', plan: 'starter', status: 'paid', credits_total: credits, credits_issued: credits - remaining, credits_remaining: remaining });
       case '/v1/token-request': {
         const body = new Uint8Array(init.body);
+        const idem = h.get('Idempotency-Key');
+        if (answered.has(idem)) return new Response(answered.get(idem), { headers: { 'Idempotent-Replayed': 'true' } });
         const n = [...genericBatched.BatchedTokenRequest.deserialize(body)].length;
         if (n > remaining) return Response.json({ type: 'https://blindpass.dev/problems/insufficient-credit' }, { status: 402 });
         remaining -= n;
-        return new Response(await iss.signBatch(body), { headers: { 'Content-Type': 'application/private-token-generic-batch-response' } });
+        const signed = await iss.signBatch(body);
+        answered.set(idem, signed);
+        return new Response(signed, { headers: { 'Content-Type': 'application/private-token-generic-batch-response' } });
       }
     }
     return new Response('not found', { status: 404 });
@@ -93,4 +98,35 @@ test('a spend that leaves few tokens schedules a refill after a random delay, of
   assert.equal(end.stored, 25, 'the whole remaining credit');
   assert.equal(await client.balance(), 29);
   assert.ok(events.some((e) => e.progress), 'progress events');
+});
+
+test('a batch whose answer was lost is sent again with its Idempotency-Key after a reload: no credit lost', async () => {
+  const w = await world({ credits: 30 });
+  let lose = true;
+  // The issuer signs and moves the credit, but the answer never arrives.
+  const lossy = async (url, init) => {
+    const resp = await w.fetch(url, init);
+    if (lose && new URL(url).pathname === '/v1/token-request') throw new TypeError('network connection lost');
+    return resp;
+  };
+  const first = new BlindpassClient({ issuerURL: ISSUER, redeemerURL: REDEEMER, wallet: w.wallet, fetch: lossy, batchSize: 10, refillBelow: 0 });
+  const [order] = await w.wallet.orders();
+  await assert.rejects(first.fetchTokens(order), (e) => e.code === 'issuer_unreachable');
+  assert.equal(w.remaining(), 20, 'the issuer moved 10 credits');
+  assert.equal(await w.wallet.balance(), 0);
+  const pending = await w.wallet.pendingBatches();
+  assert.equal(pending.length, 1);
+  assert.equal(pending[0].elements.length, 10);
+
+  // The page is loaded again: the saved batch is asked for again first.
+  lose = false;
+  const again = new BlindpassClient({ issuerURL: ISSUER, redeemerURL: REDEEMER, wallet: w.wallet, fetch: w.fetch, batchSize: 10, refillBelow: 0 });
+  assert.equal(await again.resumePending(), 10);
+  assert.equal(w.remaining(), 20, 'the replay moved no more credit');
+  assert.equal((await w.wallet.pendingBatches()).length, 0);
+  await again.challenge();
+  assert.equal(await again.balance(), 10, 'the recovered tokens verify and are usable');
+  assert.equal(await again.refill(), 20, 'then the rest of the credit');
+  assert.equal(await again.balance(), 30);
+  assert.equal(JSON.parse(await w.wallet.exportJSON()).pending, undefined, 'saved batches never leave the browser');
 });
