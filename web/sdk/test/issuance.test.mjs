@@ -2,7 +2,7 @@ import './setup.mjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { genericBatched } from '@cloudflare/privacypass-ts';
+import { genericBatched, publicVerif } from '@cloudflare/privacypass-ts';
 
 import { buildBatch, checkChallengeKey, finalizeBatch, parseDirectory, toBase64URL } from '../dist/index.js';
 import { makeIssuer } from './helpers.mjs';
@@ -23,13 +23,22 @@ test('a wrong signature, a missing element or another key never yields a token',
   const other = await makeIssuer();
   const req = await buildBatch(iss.key, iss.challenge, 3);
   const good = genericBatched.GenericBatchTokenResponse.deserialize(await iss.signBatch(req.body));
-  // Element 0: signed by another key; element 1: no token; element 2: good.
-  const wrong = genericBatched.GenericBatchTokenResponse.deserialize(await other.signBatch(req.body)).tokenResponses[0];
+  // Element 0: a damaged signature; element 1: no token; element 2: good.
+  const damaged = good.tokenResponses[0].tokenResponse.blindSig.slice();
+  damaged[100] ^= 0x40;
+  const wrong = new genericBatched.OptionalTokenResponse(2, new publicVerif.TokenResponse(damaged));
   const mixed = new genericBatched.GenericBatchTokenResponse([wrong, new genericBatched.OptionalTokenResponse(2, null), good.tokenResponses[2]]);
   const res = await finalizeBatch(req, mixed.serialize(), iss.digest);
   assert.equal(res.tokens.length, 1);
   assert.equal(res.bad, 1);
   assert.equal(res.missing, 1);
+
+  // Good signatures under another key than the one requested: refused.
+  const forOther = await buildBatch(other.key, other.challenge, 1);
+  const signedByOther = await other.signBatch(forOther.body);
+  const res2 = await finalizeBatch({ ...forOther, key: iss.key }, signedByOther, other.digest);
+  assert.equal(res2.tokens.length, 0);
+  assert.equal(res2.bad, 1);
 
   // A short answer is refused whole.
   const short = new genericBatched.GenericBatchTokenResponse(good.tokenResponses.slice(0, 2));
