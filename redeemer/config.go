@@ -39,6 +39,10 @@ type Config struct {
 	// upstream call nobody pays for again, so keep it small: an SDK retries
 	// twice by default.
 	MaxReplays int
+	// UndoWithin is how long after a spend its Undo may still come (the
+	// gateway's first_byte_timeout): bindings are kept at least this long
+	// (and at least ReplayWindow), since an undo needs them.
+	UndoWithin time.Duration
 	// MaxTokensPerRequest limits the tokens in one Authorization header.
 	MaxTokensPerRequest int
 	// DropAfterAbsent is how long a key must have been missing from the

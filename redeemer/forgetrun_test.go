@@ -64,3 +64,35 @@ func TestRunForgetsBindingsAtStartAndStop(t *testing.T) {
 		})
 	}
 }
+
+// An undo needs the spend's binding. The gateway undoes a spend when the
+// upstream sent nothing within first_byte_timeout, which an operator may
+// set above the replay window (a slow model): the binding must outlive it,
+// or the undo is refused and the user pays for no answer. UndoWithin keeps
+// bindings that long. The test fails without the fix (the sweep erased the
+// binding after two windows and the undo was refused).
+func TestBindingsKeptForALateUndo(t *testing.T) {
+	keys := testKeys(t, 1)
+	for _, sk := range testStores {
+		t.Run(sk.name, func(t *testing.T) {
+			e := newEnv(t, sk.open(t), func(c *Config) { c.UndoWithin = 12 * time.Minute }, published{key: keys[0]})
+			tok := e.mint(t, keys[0])
+			s, err := e.spend(t, "req", tok)
+			wantSpend(t, "spend", err, nil)
+			e.clock.Advance(12 * time.Minute) // the first byte never came
+			if _, err := e.r.ForgetBindings(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.r.Undo(context.Background(), s); err != nil {
+				t.Fatalf("undo %s after the spend (UndoWithin 12m): %v", 12*time.Minute, err)
+			}
+			// Once past UndoWithin and two windows, the binding goes.
+			_, err = e.spend(t, "req", tok)
+			wantSpend(t, "spent again after the undo", err, nil)
+			e.clock.Advance(12*time.Minute + 10*time.Minute)
+			if n, err := e.r.ForgetBindings(context.Background()); err != nil || n != 1 {
+				t.Fatalf("ForgetBindings past UndoWithin = %d, %v; want 1", n, err)
+			}
+		})
+	}
+}

@@ -181,9 +181,15 @@ func (r *Redeemer) Undo(ctx context.Context, s Spend) error {
 
 // ForgetBindings erases the bindings whose window and the next have passed:
 // an exact retry of them can no longer be served, so they are kept no
-// longer. Run calls it every ReplayWindow; it returns how many it erased.
+// longer, except while an Undo of them may still come (UndoWithin beyond
+// ReplayWindow). Run calls it every ReplayWindow; it returns how many it
+// erased.
 func (r *Redeemer) ForgetBindings(ctx context.Context) (int64, error) {
-	n, err := r.st.ForgetBindings(ctx, r.windowIndex(r.now())-1)
+	now := r.now()
+	if extra := r.cfg.UndoWithin - r.cfg.ReplayWindow; extra > 0 {
+		now = now.Add(-extra)
+	}
+	n, err := r.st.ForgetBindings(ctx, r.windowIndex(now)-1)
 	if err != nil {
 		return 0, storeError("forget bindings", err)
 	}

@@ -144,11 +144,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if len(origins) == 0 {
 		origins = []string{redLn.Addr().String()}
 	}
-	red, err := redeemer.New(redeemer.Config{IssuerURL: issURL, IssuerName: o.issuerName, Origins: origins}, st.redeemer, logger, time.Now)
+	gwCfg, err := o.models.gatewayConfig(ctx, mockURL+"/v1")
 	if err != nil {
 		return err
 	}
-	gwCfg, err := o.models.gatewayConfig(ctx, mockURL+"/v1")
+	red, err := redeemer.New(redeemer.Config{IssuerURL: issURL, IssuerName: o.issuerName, Origins: origins,
+		UndoWithin: undoWithin(gwCfg)}, st.redeemer, logger, time.Now)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -39,6 +40,7 @@ func newRedeemerRole(ctx context.Context, cfg *config.Redeemer, logger *slog.Log
 		RefreshInterval:     cfg.RefreshInterval,
 		ReplayWindow:        cfg.ReplayWindow,
 		MaxReplays:          cfg.MaxReplays,
+		UndoWithin:          undoWithin(cfg.Gateway),
 		MaxTokensPerRequest: cfg.MaxTokensPerRequest,
 		DropAfterAbsent:     cfg.DropAfterAbsent,
 		StatsToken:          cfg.StatsToken,
@@ -99,3 +101,22 @@ func boolFloat(b bool) float64 {
 	}
 	return 0
 }
+
+// undoWithin is how long after a spend the gateway may still undo it: its
+// effective first_byte_timeout, plus a margin for the undo itself (the
+// redeemer keeps bindings that long; an undo needs them). Zero without a
+// gateway.
+func undoWithin(g gateway.Config) time.Duration {
+	if len(g.Models) == 0 {
+		return 0
+	}
+	fb := g.FirstByteTimeout
+	if fb <= 0 {
+		fb = min(gateway.DefaultFirstByteTimeout, cmp.Or(g.UpstreamTimeout, gateway.DefaultUpstreamTimeout))
+	}
+	return fb + undoMargin
+}
+
+// undoMargin covers the time from the spend to the upstream call and the
+// undo's own timeout.
+const undoMargin = 30 * time.Second
