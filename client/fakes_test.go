@@ -417,6 +417,27 @@ func (f *fakeRedeemer) serveChat(w http.ResponseWriter, r *http.Request) {
 	case mode == "409-first" && f.firstTime():
 		writeProblem(w, http.StatusConflict, "token-already-spent", "spent")
 		return
+	case mode == "drop-then-store-down":
+		// The first attempt is spent and its connection dropped before the
+		// answer; the retry finds the store down.
+		f.mu.Lock()
+		first := !f.dropped
+		f.dropped = true
+		if first {
+			for _, tok := range toks {
+				f.spent[tok.Nonce] = string(body)
+			}
+		}
+		f.mu.Unlock()
+		if first {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		w.Header().Set(ConsumedHeader, "false")
+		writeProblem(w, http.StatusServiceUnavailable, "store-unavailable", "the spent-token store is unavailable; nothing was spent")
+		return
 	case mode == "store-down":
 		// The redeemer's spent-token store is unreachable: nothing was
 		// written by this attempt, whatever earlier ones did.

@@ -291,3 +291,26 @@ func TestDoStoreDownOnRetryKeepsReservation(t *testing.T) {
 		t.Fatal("the exact retry after the store came back did not carry the same tokens")
 	}
 }
+
+// The same within one Do: its own retry after a dropped connection (the
+// first send may have been spent) answered store-unavailable/false keeps
+// the tokens reserved. The test fails without the fix: they went back to
+// the wallet.
+func TestDoStoreDownAfterDroppedSendKeepsReservation(t *testing.T) {
+	wd, c, _ := stocked(t, 5)
+	wd.red.set(func(f *fakeRedeemer) { f.mode = "drop-then-store-down" })
+	status, first := doRead(t, c, wd, bodyA, true)
+	if n := len(wd.red.to(fakeChatPath)); status != http.StatusServiceUnavailable || n != 2 {
+		t.Fatalf("status %d after %d sends; want 503 after 2", status, n)
+	}
+	if c.Reserved() != 1 || walletCount(t, c) != 4 {
+		t.Fatalf("reserved %d, wallet %d; want 1, 4 (the dropped send may have spent them)", c.Reserved(), walletCount(t, c))
+	}
+	wd.red.set(func(f *fakeRedeemer) { f.mode = "ok" })
+	if _, other := doRead(t, c, wd, bodyB, true); other == first {
+		t.Fatal("possibly spent tokens were sent with another request")
+	}
+	if _, again := doRead(t, c, wd, bodyA, true); again != first {
+		t.Fatal("the exact retry did not carry the same tokens")
+	}
+}

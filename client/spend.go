@@ -52,8 +52,9 @@ func AttachTokens(req *http.Request, tokens []protocol.Token) {
 //     the only answer that returns them: after any other failure they may
 //     be spent, and sending them with another request would let the
 //     redeemer link the two requests. Except a 503 store-unavailable to a
-//     retry: it says only that this attempt spent nothing, so tokens sent
-//     before with the request stay reserved for it.
+//     retry (a new Do of the request, or Do's own resend after a broken
+//     connection): it says only that this attempt spent nothing, so tokens
+//     sent before with the request stay reserved for it.
 //   - a complete answer (a 2xx read to its end before Close; for a stream,
 //     to "data: [DONE]"): the tokens were spent; the next identical request
 //     pays again.
@@ -322,7 +323,14 @@ func (c *Client) sendTwice(ctx context.Context, req *http.Request, body []byte, 
 		if err == nil {
 			return resp, true, nil
 		}
-		sent = sent || !neverSent(err)
+		if !neverSent(err) {
+			sent = true
+			// The send may have been spent: a later "store-unavailable,
+			// false" no longer makes these tokens good again.
+			c.resv.mu.Lock()
+			r.fresh = false
+			c.resv.mu.Unlock()
+		}
 		if ctx.Err() != nil {
 			break
 		}
