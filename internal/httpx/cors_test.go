@@ -123,3 +123,24 @@ func TestCheckWebOrigin(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckWebOrigin: any input either is refused or gives a canonical
+// origin that checks to itself and carries no path, query or wildcard.
+func FuzzCheckWebOrigin(f *testing.F) {
+	for _, s := range []string{"https://chat.example", "http://127.0.0.1:8703/", "*", "null", "https://a/b", "HTTPS://X:1?y#z", "https://u@h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := CheckWebOrigin(s)
+		if err != nil {
+			return
+		}
+		again, err := CheckWebOrigin(got)
+		if err != nil || again != got {
+			t.Fatalf("CheckWebOrigin(%q) = %q, which checks to %q, %v", s, got, again, err)
+		}
+		if strings.ContainsAny(got, "*?#@ ") || strings.Count(got, "/") != 2 {
+			t.Fatalf("CheckWebOrigin(%q) = %q is not a bare origin", s, got)
+		}
+	})
+}
