@@ -55,6 +55,11 @@ var (
 	ErrNoWallet = errors.New("client: no wallet configured")
 )
 
+// ErrTokensReturned joins an *UnreachableError of a spend whose request
+// never left this machine (the connection could not be made): its tokens
+// are back in the wallet, good for any request.
+var ErrTokensReturned = errors.New("the request never left this machine; its tokens are back in the wallet")
+
 // UnreachableError is a failure to get an answer from a server.
 type UnreachableError struct {
 	URL  string

@@ -133,6 +133,7 @@ func (c *Client) Do(ctx context.Context, req *http.Request, cost int) (*http.Res
 			if !sent && r.fresh {
 				c.finish(r, false)
 				c.giveBack(ctx, w, r.tokens) // they never left this machine
+				return nil, fmt.Errorf("%w (%w)", asUnreachable(ErrRedeemerUnreachable, origin(req.URL), err), ErrTokensReturned)
 			} else {
 				c.logger().LogAttrs(ctx, slog.LevelDebug, "no answer: tokens kept for an exact retry only", slog.Int("tokens", len(r.tokens)))
 				c.finish(r, true)

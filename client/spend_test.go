@@ -192,8 +192,8 @@ func TestDoRedeemerDown(t *testing.T) {
 	wd.red.srv.Close() // the challenge is cached from stocking; the connection is refused
 	_, err := c.Do(context.Background(), chatRequest(t, url, 1), 1)
 	var u *UnreachableError
-	if !errors.Is(err, ErrRedeemerUnreachable) || !errors.As(err, &u) || u.URL != url {
-		t.Fatalf("Do at a closed redeemer = %v, want ErrRedeemerUnreachable naming %s", err, url)
+	if !errors.Is(err, ErrRedeemerUnreachable) || !errors.As(err, &u) || u.URL != url || !errors.Is(err, ErrTokensReturned) {
+		t.Fatalf("Do at a closed redeemer = %v, want ErrRedeemerUnreachable naming %s and ErrTokensReturned", err, url)
 	}
 	if got := walletCount(t, c); got != 2 {
 		t.Fatalf("tokens that never left were not put back: wallet %d, want 2", got)

@@ -174,6 +174,10 @@ func (p *proxy) payError(w http.ResponseWriter, err error) {
 	case !errors.As(err, new(*client.UnreachableError)):
 		p.logger.Warn("request failed", "error", err)
 		openAIError(w, http.StatusBadGateway, "proxy_error", err.Error())
+	case errors.Is(err, client.ErrTokensReturned):
+		p.logger.Warn("request failed", "error", err)
+		w.Header().Set(client.ConsumedHeader, "false")
+		writeOpenAIError(w, http.StatusBadGateway, openAIErrorBody{Code: "redeemer_unreachable", Message: err.Error(), TokensConsumed: false})
 	default:
 		p.logger.Warn("request failed", "error", err)
 		// The tokens (if any left this machine) are kept for an exact

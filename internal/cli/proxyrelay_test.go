@@ -204,6 +204,9 @@ func TestProxyPayErrors(t *testing.T) {
 		{"replay limit", fmt.Errorf("%w", client.ErrReplayLimit), 409, "replay_limit", "false", "true"},
 		{"cost cap", fmt.Errorf("%w", client.ErrCostTooHigh), 502, "cost_too_high", "false", ""},
 		{"unreachable", &client.UnreachableError{URL: "http://r", Err: errors.New("connection reset")}, 502, "redeemer_unreachable", "", "unknown"},
+		// The connection was never made (a refused dial, an OHTTP key the
+		// relay refused): the tokens are back in the wallet.
+		{"never sent", fmt.Errorf("%w (%w)", &client.UnreachableError{URL: "http://r", Err: errors.New("dial tcp: refused")}, client.ErrTokensReturned), 502, "redeemer_unreachable", "", "false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
