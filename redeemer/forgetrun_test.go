@@ -96,3 +96,29 @@ func TestBindingsKeptForALateUndo(t *testing.T) {
 		})
 	}
 }
+
+// Raising replay_window changes the scale of window indexes: bindings
+// stored under the shorter window carry indexes far above the new current
+// one, and "erase windows before now-1" never reached them. Indexes more
+// than one window ahead are erased too. The test fails without the fix (the
+// binding stayed for the key's life).
+func TestBindingsForgottenAfterReplayWindowRaised(t *testing.T) {
+	keys := testKeys(t, 1)
+	for _, sk := range testStores {
+		t.Run(sk.name, func(t *testing.T) {
+			e := newEnv(t, sk.open(t), func(c *Config) { c.ReplayWindow = time.Minute }, published{key: keys[0]})
+			tok := e.mint(t, keys[0])
+			_, err := e.spend(t, "req", tok)
+			wantSpend(t, "spend", err, nil)
+			raised := e.newRedeemer(t, func(c *Config) { c.ReplayWindow = 5 * time.Minute })
+			refresh(t, raised)
+			e.clock.Advance(30 * time.Minute)
+			if n, err := raised.ForgetBindings(context.Background()); err != nil || n != 1 {
+				t.Fatalf("ForgetBindings after replay_window was raised = %d, %v; want 1", n, err)
+			}
+			if row := storedBinding(t, e, tok); len(row.Binding) != 0 || row.Window != 0 {
+				t.Fatalf("binding %x, window %d kept", row.Binding, row.Window)
+			}
+		})
+	}
+}

@@ -189,7 +189,9 @@ func (r *Redeemer) ForgetBindings(ctx context.Context) (int64, error) {
 	if extra := r.cfg.UndoWithin - r.cfg.ReplayWindow; extra > 0 {
 		now = now.Add(-extra)
 	}
-	n, err := r.st.ForgetBindings(ctx, r.windowIndex(now)-1)
+	// Indexes more than one window ahead were not stored under this
+	// ReplayWindow (it was raised) or came from a clock far ahead.
+	n, err := r.st.ForgetBindings(ctx, r.windowIndex(now)-1, r.windowIndex(r.now())+1)
 	if err != nil {
 		return 0, storeError("forget bindings", err)
 	}

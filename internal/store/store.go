@@ -230,8 +230,9 @@ type SpendStore interface {
 	Unspend(ctx context.Context, tokens []SpentToken) (undone bool, err error)
 	// ForgetBindings erases the binding and window of every token whose
 	// window is below before (an exact retry of it can no longer be
-	// served), and returns how many it erased.
-	ForgetBindings(ctx context.Context, before int64) (int64, error)
+	// served) or above after (stored under another replay window's scale,
+	// or by a clock far ahead), and returns how many it erased.
+	ForgetBindings(ctx context.Context, before, after int64) (int64, error)
 	// DropKey removes every spent token of a key in one step (drop
 	// partition) and keeps a tombstone of the key in the same transaction:
 	// from then on PrepareKey and Spend refuse the key with ErrKeyRetired

@@ -33,7 +33,7 @@ func TestForgottenBindingsLeaveNoResidue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := st.ForgetBindings(ctx, 6_000_000); err != nil || n != 20 {
+	if n, err := st.ForgetBindings(ctx, 6_000_000, 6_000_001); err != nil || n != 20 {
 		t.Fatalf("ForgetBindings = %d, %v", n, err)
 	}
 	for _, f := range []string{path, path + "-wal"} {

@@ -137,9 +137,9 @@ func testReplay(t *testing.T, open func(t *testing.T) Both) {
 		wantSpent(t, spend(t, s, old))
 		wantSpent(t, spend(t, s, live))
 		wantSpent(t, spend(t, s, none))
-		n, err := s.ForgetBindings(ctx, 9)
+		n, err := s.ForgetBindings(ctx, 9, 10)
 		if err != nil || n != 1 {
-			t.Fatalf("ForgetBindings(9) = %d, %v; want 1 erased", n, err)
+			t.Fatalf("ForgetBindings(9, 10) = %d, %v; want 1 erased", n, err)
 		}
 		if replay(t, s, 3, []string{"old"}, old) {
 			t.Error("replay served after its binding was forgotten")
@@ -156,8 +156,22 @@ func testReplay(t *testing.T, open func(t *testing.T) Both) {
 		if !replay(t, s, 3, []string{"live"}, live) {
 			t.Error("a live binding was forgotten too")
 		}
-		if n, err := s.ForgetBindings(ctx, 9); err != nil || n != 0 {
+		if n, err := s.ForgetBindings(ctx, 9, 10); err != nil || n != 0 {
 			t.Errorf("ForgetBindings again = %d, %v; want 0", n, err)
+		}
+		// A window index above after (another replay window's scale, a
+		// clock far ahead) is erased too; after itself is kept.
+		ahead, next := bound(t, k2, "ahead", 12), bound(t, k2, "next", 10)
+		wantSpent(t, spend(t, s, ahead))
+		wantSpent(t, spend(t, s, next))
+		if n, err := s.ForgetBindings(ctx, 9, 10); err != nil || n != 1 {
+			t.Errorf("ForgetBindings(9, 10) with windows 10 and 12 = %d, %v; want 1", n, err)
+		}
+		if row := storedRow(t, s, ahead); len(row.Binding) != 0 || row.Window != 0 {
+			t.Errorf("a binding of window 12 kept: %q, %d", row.Binding, row.Window)
+		}
+		if row := storedRow(t, s, next); row.Window != 10 {
+			t.Errorf("the binding of window 10 was erased")
 		}
 	})
 
