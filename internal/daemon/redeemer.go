@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -102,19 +101,17 @@ func boolFloat(b bool) float64 {
 	return 0
 }
 
-// undoWithin is how long after a spend the gateway may still undo it: its
-// effective first_byte_timeout, plus a margin for the undo itself (the
-// redeemer keeps bindings that long; an undo needs them). Zero without a
-// gateway.
+// undoWithin is how long after a spend the gateway may still undo it, when
+// its first_byte_timeout is configured: that, plus a margin for the undo
+// itself (the redeemer keeps bindings that long; an undo needs them). Zero
+// otherwise: the default (at most 2 minutes) is below the default replay
+// window, and a deliberately short replay_window (the linkability audit's
+// seconds) then keeps erasing bindings on its own schedule.
 func undoWithin(g gateway.Config) time.Duration {
-	if len(g.Models) == 0 {
+	if len(g.Models) == 0 || g.FirstByteTimeout <= 0 {
 		return 0
 	}
-	fb := g.FirstByteTimeout
-	if fb <= 0 {
-		fb = min(gateway.DefaultFirstByteTimeout, cmp.Or(g.UpstreamTimeout, gateway.DefaultUpstreamTimeout))
-	}
-	return fb + undoMargin
+	return g.FirstByteTimeout + undoMargin
 }
 
 // undoMargin covers the time from the spend to the upstream call and the
