@@ -71,9 +71,15 @@ function sentence(e: BlindpassError): string {
   }
 }
 
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 async function refreshBalance(): Promise<void> {
   try {
-    $('balance').textContent = String(await client.balance());
+    const n = await client.balance();
+    $('balance').textContent = String(n);
+    $('empty').hidden = n > 0 || $('messages').childElementCount > 0;
     const held = (await wallet.held()).reduce((n, h) => n + h.tokens.length, 0);
     const el = $('held');
     el.hidden = held === 0;
@@ -212,6 +218,7 @@ function bubble(role: Message['role'], text: string): HTMLLIElement {
   li.className = role;
   li.textContent = text;
   $('messages').append(li);
+  $('empty').hidden = true;
   li.scrollIntoView({ block: 'end' });
   return li;
 }
@@ -295,10 +302,10 @@ async function importWallet(input: HTMLInputElement): Promise<void> {
   try {
     const res = await wallet.importJSON(await f.text());
     if (res.pendingSkipped > 0) {
-      showStatus('info', `Imported ${res.tokens} tokens and ${res.orders} orders.`,
+      showStatus('info', `Imported ${plural(res.tokens, 'token', 'tokens')} and ${plural(res.orders, 'order', 'orders')}.`,
         `${res.pendingSkipped} interrupted token fetches of the command line were left out: finish them there with \`blindpass refill\`.`);
     } else {
-      showStatus('ok', `Imported ${res.tokens} tokens and ${res.orders} orders.`);
+      showStatus('ok', `Imported ${plural(res.tokens, 'token', 'tokens')} and ${plural(res.orders, 'order', 'orders')}.`);
     }
     await refreshBalance();
     if (res.orders > 0) void resumeOrders();
