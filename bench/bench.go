@@ -17,9 +17,14 @@ import (
 // startTail starts measuring a redemption phase's Tail and returns what
 // ends it. It first collects the garbage the load generator just made
 // (minting, the previous phase's tokens), which the phase would otherwise
-// pay for in GC work while being timed.
-func startTail(srv *servers) func() *Tail {
+// pay for in GC work while being timed. dbURL (may be empty) is read for
+// the checkpoints Postgres ran meanwhile.
+func startTail(ctx context.Context, srv *servers, dbURL string) func() *Tail {
 	runtime.GC()
+	cp0, cpErr := int64(0), errors.New("no database URL")
+	if dbURL != "" {
+		cp0, cpErr = checkpoints(ctx, dbURL)
+	}
 	before := readRuntime()
 	if srv != nil {
 		srv.timer.start()
@@ -30,6 +35,12 @@ func startTail(srv *servers) func() *Tail {
 		if srv != nil {
 			t.Server = srv.timer.stop()
 			t.Spend = srv.spends.stop()
+		}
+		t.Checkpoints = -1
+		if cpErr == nil {
+			if cp1, err := checkpoints(ctx, dbURL); err == nil {
+				t.Checkpoints = cp1 - cp0
+			}
 		}
 		return &t
 	}
@@ -68,11 +79,12 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 		rep.Servers = fmt.Sprintf("running: issuer %s, redeemer %s", issuerURL, redeemerURL)
 	}
 	rep.Database = "unknown (running servers)"
-	if dbURL := cfg.DatabaseURL; dbURL != "" || srv != nil {
-		if srv != nil {
-			dbURL = srv.dbURL
-		}
-		if d, err := dbSettings(ctx, dbURL); err == nil {
+	tailDB := cfg.DatabaseURL // where the phases' checkpoints are counted
+	if srv != nil {
+		tailDB = srv.dbURL
+	}
+	if tailDB != "" {
+		if d, err := dbSettings(ctx, tailDB); err == nil {
 			rep.Database = d
 		}
 	}
@@ -129,7 +141,7 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 
 	cfg.progress("redemption: warm-up (%d), then full speed (%d tokens, at most %s)", warm, cfg.RedeemTokens, cfg.RedeemDuration)
 	fullSpeed(ctx, rc, tokens[:warm], cfg.Clients, cfg.RedeemDuration)
-	measure := startTail(srv)
+	measure := startTail(ctx, srv, tailDB)
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 			return nil, fmt.Errorf("bench: CPU profile: %w", err)
@@ -163,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 				return nil, err
 			}
 		}
-		measure := startTail(srv)
+		measure := startTail(ctx, srv, tailDB)
 		rep.Fixed = fixedRate(ctx, rc, fixed, target, cfg.FixedDuration)
 		rep.Fixed.Tail = measure()
 	}

@@ -48,6 +48,9 @@ func TestRunInProcess(t *testing.T) {
 		if l := ph.Tail.Server; l.P50 <= 0 || l.Max > ph.Latency.Max || l.P50 > ph.Latency.P50 {
 			t.Errorf("handler time %+v does not fit in the request time %+v", l, ph.Latency)
 		}
+		if ph.Tail.Checkpoints < 0 {
+			t.Errorf("checkpoints unknown with a database URL: %+v", ph.Tail)
+		}
 		if l := ph.Tail.Spend; l == nil || l.P50 <= 0 || l.Max > ph.Tail.Server.Max || l.P50 > ph.Tail.Server.P50 {
 			t.Errorf("spend time %+v does not fit in the handler time %+v", l, ph.Tail.Server)
 		}
@@ -68,7 +71,7 @@ func TestRunInProcess(t *testing.T) {
 	}
 	var out bytes.Buffer
 	rep.Print(&out)
-	for _, want := range []string{"raw signer", "circl BlindSign", "raw VerifyToken", "p99", "in the redeemer", "of which spend", "Go runtime", "Targets (issue 7)", "redeemer memory", "through relay"} {
+	for _, want := range []string{"raw signer", "circl BlindSign", "raw VerifyToken", "p99", "in the redeemer", "of which spend", "Go runtime", "checkpoints during the phase", "Targets (issue 7)", "redeemer memory", "through relay"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report does not contain %q:\n%s", want, out.String())
 		}

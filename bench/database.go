@@ -75,3 +75,19 @@ func redact(s string) string {
 	}
 	return u.Redacted()
 }
+
+// checkpoints is how many checkpoints the server at url has run (timed and
+// requested), from pg_stat_bgwriter. A checkpoint writes out dirty pages and
+// makes the next change of each page log a full page: WAL flushes, hence
+// durable commits, slow down while it runs. On a server shared with test
+// suites, every DROP DATABASE requests one.
+func checkpoints(ctx context.Context, url string) (int64, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int64
+	err = conn.QueryRow(ctx, `SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter`).Scan(&n)
+	return n, err
+}

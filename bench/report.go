@@ -162,6 +162,9 @@ func printTail(p func(string, ...any), t *Tail) {
 	}
 	p("  Go runtime      %d GC cycles (pauses p99 %s, max %s; %.0f%% of CPU), goroutines waiting for a core p99 %s, max %s; load average %.2f",
 		t.GCCycles, round(t.GCPauseP99), round(t.GCPauseMax), 100*t.GCCPU, round(t.SchedP99), round(t.SchedMax), t.Load1)
+	if t.Checkpoints >= 0 {
+		p("  Postgres        %d checkpoints during the phase (each slows WAL flushes, hence spends, while it runs)", t.Checkpoints)
+	}
 }
 
 // round shortens a duration for reading.

@@ -41,6 +41,9 @@ type Tail struct {
 	// core (runtime/metrics /sched/latencies:seconds).
 	SchedP99 time.Duration `json:"sched_latency_p99"`
 	SchedMax time.Duration `json:"sched_latency_max"`
+	// Checkpoints is how many Postgres checkpoints ran during the phase (-1:
+	// unknown, e.g. no database URL against running servers).
+	Checkpoints int64 `json:"checkpoints"`
 	// Load1 is the machine's one-minute load average at the phase's end.
 	Load1 float64 `json:"load1"`
 }
