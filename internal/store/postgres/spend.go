@@ -238,7 +238,7 @@ func (s *Store) Unspend(ctx context.Context, tokens []store.SpentToken) (bool, e
 // ForgetBindings erases the bindings of windows before before or after
 // after (through the partial index of live bindings).
 func (s *Store) ForgetBindings(ctx context.Context, before, after int64) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE spent_tokens SET binding = ''::bytea, binding_window = 0
+	tag, err := s.pool.Exec(ctx, `UPDATE spent_tokens SET binding = ''::bytea, binding_window = 0, replays = 0
 		WHERE binding_window <> 0 AND (binding_window < $1 OR binding_window > $2)`, before, after)
 	if err != nil {
 		return 0, wrap("postgres: forget bindings", err)

@@ -183,7 +183,7 @@ func (s *Store) eachOrNone(ctx context.Context, op string, tokens []store.SpentT
 // the pages; the write-ahead log, which still holds the pages as they were
 // written when the tokens were spent, is then checkpointed and truncated.
 func (s *Store) ForgetBindings(ctx context.Context, before, after int64) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE spent_tokens SET binding = x'', binding_window = 0
+	res, err := s.w.ExecContext(ctx, `UPDATE spent_tokens SET binding = x'', binding_window = 0, replays = 0
 		WHERE binding_window <> 0 AND (binding_window < ? OR binding_window > ?)`, before, after)
 	if err != nil {
 		return 0, wrap("sqlite: forget bindings", err)

@@ -137,6 +137,9 @@ func testReplay(t *testing.T, open func(t *testing.T) Both) {
 		wantSpent(t, spend(t, s, old))
 		wantSpent(t, spend(t, s, live))
 		wantSpent(t, spend(t, s, none))
+		if !replay(t, s, 3, []string{"old"}, old) { // a retry record, erased with the binding
+			t.Fatal("replay refused")
+		}
 		n, err := s.ForgetBindings(ctx, 9, 10)
 		if err != nil || n != 1 {
 			t.Fatalf("ForgetBindings(9, 10) = %d, %v; want 1 erased", n, err)
@@ -147,8 +150,8 @@ func testReplay(t *testing.T, open func(t *testing.T) Both) {
 		if unspend(t, s, old) {
 			t.Error("undo matched a forgotten binding")
 		}
-		if row := storedRow(t, s, old); len(row.Binding) != 0 || row.Window != 0 {
-			t.Errorf("forgotten row keeps binding %q, window %d", row.Binding, row.Window)
+		if row := storedRow(t, s, old); len(row.Binding) != 0 || row.Window != 0 || row.Replays != 0 {
+			t.Errorf("forgotten row keeps binding %q, window %d, replays %d", row.Binding, row.Window, row.Replays)
 		}
 		if row := storedRow(t, s, none); row.Window != 0 {
 			t.Errorf("a token spent without a binding has window %d", row.Window)
