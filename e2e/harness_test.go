@@ -40,6 +40,10 @@ func TestMain(m *testing.M) {
 			buildErrs[name] = fmt.Sprintf("%v\n%s", err, out)
 		}
 	}
+	// No request of these tests takes minutes: a server that accepts and
+	// never answers fails the test instead of hanging it until go test's
+	// timeout (and CI's).
+	http.DefaultClient.Timeout = 2 * time.Minute
 	code := m.Run()
 	os.RemoveAll(binDir)
 	os.Exit(code)

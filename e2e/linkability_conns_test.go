@@ -24,13 +24,16 @@ type connLog struct {
 	conns map[net.Conn]bool
 }
 
-func newConnLog(t *testing.T, target string) *connLog {
+// newConnLog listens on a fresh loopback port; start gives it its target.
+// Listen before picking the servers' addresses with freeAddr, so that no
+// server is given the load balancer's own port (which hung the audit once:
+// the balancer forwarded to a port nothing served).
+func newConnLog(t *testing.T) *connLog {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &connLog{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	go c.serve()
+	c := &connLog{ln: ln, conns: map[net.Conn]bool{}}
 	t.Cleanup(func() {
 		ln.Close()
 		c.mu.Lock()
@@ -40,6 +43,12 @@ func newConnLog(t *testing.T, target string) *connLog {
 		c.mu.Unlock()
 	})
 	return c
+}
+
+// start forwards the connections it accepts to target.
+func (c *connLog) start(target string) {
+	c.target = target
+	go c.serve()
 }
 
 // URL is the load balancer's http:// base URL.

@@ -133,9 +133,11 @@ func newWorldOpts(t *testing.T, withAdmin, withRelay bool) *world {
 	}
 	w.secrets.kekText = strings.TrimSpace(string(kekText))
 
+	w.issuerLB, w.redeemerLB = newConnLog(t), newConnLog(t)
 	issuerAddr, redeemerAddr := freeAddr(t), freeAddr(t)
 	issuerMetrics, redeemerMetrics := freeAddr(t), freeAddr(t)
-	w.issuerLB, w.redeemerLB = newConnLog(t, issuerAddr), newConnLog(t, redeemerAddr)
+	w.issuerLB.start(issuerAddr)
+	w.redeemerLB.start(redeemerAddr)
 	w.issuerURL, w.redeemerURL = w.issuerLB.URL(), w.redeemerLB.URL()
 	var issuerOHTTP, redeemerOHTTP string
 	if withRelay {
@@ -317,9 +319,10 @@ func passwordOf(dbURL string) string {
 // waitStatus waits until a request answers with the status.
 func (w *world) waitStatus(what, u, method string, status int) {
 	w.t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second} // a server that accepts and never answers must not hang the test
 	waitFor(w.t, what, func() bool {
 		req, _ := http.NewRequest(method, u, nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return false
 		}
