@@ -29,8 +29,16 @@ func (a *App) explain(err error) string {
 		}
 		base := a.baseOf(un.URL)
 		// One sentence instead of the SDK's "kind at URL: Get URL: dial URL".
-		msg = strings.Replace(msg, un.Error(), fmt.Sprintf("the %s at %s did not answer (%s)", svc.name, base, reason(un.Err)), 1)
+		via := ""
+		if a.route != "" {
+			via = " through " + a.route
+		}
+		msg = strings.Replace(msg, un.Error(), fmt.Sprintf("the %s at %s did not answer%s (%s)", svc.name, base, via, reason(un.Err)), 1)
 		hint = a.urlHint(svc, base)
+		if a.route != "" {
+			// A dead relay or proxy looks like a dead server: name it first.
+			hint = fmt.Sprintf("requests go through %s (from %s): check that it runs, or pass --relay %s to forget a relay; otherwise %s", a.route, a.routeFrom, relayOff, hint)
+		}
 	case errors.As(err, &wf):
 		hint = fmt.Sprintf("move the file aside and run the command again to start a new, empty wallet:\n      mv %s %s.damaged\n    then restore a backup, if you have one, with `blindpass wallet import BACKUP`;\n    or use another wallet file with --wallet FILE (or %s)",
 			shellQuote(wf.path), shellQuote(wf.path), envWallet)

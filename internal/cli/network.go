@@ -47,6 +47,7 @@ func (s *session) setupNetwork() error {
 			return usageErrorf("--socks5 %q must be socks5://host:port or socks5h://host:port (Tor: socks5h://127.0.0.1:9050)", socks)
 		}
 		base.Proxy = http.ProxyURL(u)
+		a.route, a.routeFrom = "the SOCKS5 proxy "+socks, "--socks5 or "+envSOCKS5
 	}
 	var rt http.RoundTripper = base
 	if relay == relayOff {
@@ -62,6 +63,7 @@ func (s *session) setupNetwork() error {
 			return usageErrorf("%s: %v", from, err)
 		}
 		rt, relay = tr, u
+		a.route, a.routeFrom = "the Oblivious HTTP relay at "+u, from
 	}
 	hc := *a.HTTP
 	hc.Transport = rt

@@ -61,6 +61,10 @@ type App struct {
 	stdout, stderr io.Writer
 	// urlFrom says where each server URL of the command came from.
 	urlFrom map[string]string
+	// route is how requests leave (network.go): empty for directly, else
+	// "the Oblivious HTTP relay at URL" or "the SOCKS5 proxy URL", and
+	// routeFrom where that setting came from.
+	route, routeFrom string
 }
 
 // Main runs blindpass with the process's arguments, streams and
