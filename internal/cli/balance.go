@@ -59,6 +59,9 @@ type balanceReport struct {
 	// InFlight counts the tokens of batches sent to an issuer whose answer
 	// never arrived (saved in the wallet; `refill` finishes them).
 	InFlight int `json:"tokens_in_flight,omitempty"`
+	// credit: the issuers were asked (--credit); else the wallet knows no
+	// credit and the table has no CREDIT column.
+	credit bool
 }
 
 func (a *App) balance(ctx context.Context, g *globals, credit bool) error {
@@ -66,7 +69,7 @@ func (a *App) balance(ctx context.Context, g *globals, credit bool) error {
 	if err != nil {
 		return err
 	}
-	rep := balanceReport{Keys: []keyBalance{}, Orders: []orderBalance{}}
+	rep := balanceReport{Keys: []keyBalance{}, Orders: []orderBalance{}, credit: credit}
 	if rep.Dropped, err = dropExpired(s.w, a.Now()); err != nil {
 		return err
 	}
@@ -162,7 +165,11 @@ func (a *App) printBalance(rep balanceReport) {
 	}
 	fmt.Fprintf(a.stdout, "%s:\n", count(len(rep.Orders), "order or voucher", "orders and vouchers"))
 	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ISSUER\tORDER\tPLAN\tCREDIT")
+	if rep.credit {
+		fmt.Fprintln(tw, "  ISSUER\tORDER\tPLAN\tCREDIT")
+	} else {
+		fmt.Fprintln(tw, "  ISSUER\tORDER\tPLAN")
+	}
 	for _, o := range rep.Orders {
 		name := o.OrderID
 		if o.Voucher {
@@ -177,9 +184,16 @@ func (a *App) printBalance(rep balanceReport) {
 		case o.Credits != nil:
 			state = fmt.Sprintf("%d (%s)", *o.Credits, o.Status)
 		}
+		if !rep.credit {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", o.IssuerURL, name, o.Plan)
+			continue
+		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", o.IssuerURL, name, o.Plan, state)
 	}
 	_ = tw.Flush()
+	if !rep.credit {
+		fmt.Fprintln(a.stdout, "The credit left on them: `blindpass wallet balance --credit` or `blindpass orders` (both ask the issuers).")
+	}
 	for _, o := range rep.Orders {
 		if o.CheckoutURL != "" {
 			fmt.Fprintf(a.stdout, "%s waits for its payment: `blindpass orders pay %s --open`\n", o.OrderID, o.OrderID)

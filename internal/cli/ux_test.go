@@ -308,4 +308,13 @@ func TestBalanceWording(t *testing.T) {
 	if !regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d ([A-Z][A-Za-z]*|[+-]\d+)\n`).MatchString(r.stdout) {
 		t.Errorf("no time zone in:\n%s", r.stdout)
 	}
+	if !strings.Contains(r.stdout, "CREDIT") || !strings.Contains(r.stdout, " (paid)") {
+		t.Errorf("--credit shows no credit:\n%s", r.stdout)
+	}
+	// Offline, the wallet knows no credit: no empty CREDIT column, but
+	// where to ask for it.
+	r = u.must("wallet", "balance")
+	if strings.Contains(r.stdout, "CREDIT") || !strings.Contains(r.stdout, "blindpass wallet balance --credit") {
+		t.Errorf("offline balance:\n%s", r.stdout)
+	}
 }
