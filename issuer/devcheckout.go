@@ -31,8 +31,8 @@ dt{font-weight:600}dd{margin:0 0 .6rem}
 </style></head><body>
 <div class="box">
 {{if .Paid}}<h1>Paid</h1>
-<p>{{.Plan.Tokens}} tokens are credited to your order. Return to your app: it can fetch its tokens now.</p>
-{{if .ReturnURL}}<p><a class="back" href="{{.ReturnURL}}">Back to the chat</a></p>{{end}}
+<p>{{.Plan.Tokens}} tokens are credited to your order. Return to your app: it fetches its tokens now (a waiting <code>blindpass buy</code> does so by itself).</p>
+{{if .ReturnURL}}<p>Bought in the web chat? <a class="back" href="{{.ReturnURL}}">Back to the chat</a></p>{{end}}
 {{else if .Pending}}<h1>Checkout</h1>
 <dl><dt>Plan</dt><dd>{{.Plan.Name}} ({{.Plan.Tokens}} tokens)</dd><dt>Price</dt><dd>{{.Price}}</dd></dl>
 <form method="post"><button type="submit">Pay</button></form>

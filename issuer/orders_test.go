@@ -149,7 +149,8 @@ func TestDevCheckout(t *testing.T) {
 	}
 
 	paid := e.do("POST", path, nil, nil)
-	if paid.status != 200 || !strings.Contains(string(paid.body), "Paid") || !strings.Contains(string(paid.body), "100 tokens") {
+	if paid.status != 200 || !strings.Contains(string(paid.body), "Paid") || !strings.Contains(string(paid.body), "100 tokens") ||
+		!strings.Contains(string(paid.body), "a waiting <code>blindpass buy</code> does so by itself") {
 		t.Fatalf("pay (HTML): %d %s", paid.status, paid.body)
 	}
 	// Paying twice changes nothing and is audited once.
