@@ -96,7 +96,6 @@ export declare class BlindpassClient {
     private chal?;
     private refillTimer?;
     private refilling?;
-    private readonly spentTokens;
     constructor(opts: ClientOptions);
     private now;
     private issuerFetch;
@@ -181,18 +180,40 @@ export declare class BlindpassClient {
      * Sends a request to the redeemer paying cost tokens, like fetch. The
      * body must be a string (it is hashed to recognise an exact retry).
      *
-     * Tokens held for exactly this request (an earlier attempt got no clear
-     * answer) are sent again; otherwise fresh ones are drawn at random. After
-     * the answer, Blindpass-Tokens-Consumed (or the error body's
-     * tokens_consumed) decides: false puts them back in the wallet, true and
-     * replayed spend them, unknown holds them for an exact retry only. A
-     * network error is retried once with the exact same request; with still no
-     * answer the tokens are held for an exact retry (RedeemerUnreachableError).
+     * Tokens held for exactly this request (an earlier attempt got no complete
+     * answer) are sent again; otherwise fresh ones are drawn at random. The
+     * rules are the Go client's (client/spend.go):
+     *   - Blindpass-Tokens-Consumed: false (the header, or tokens_consumed:
+     *     false in the OpenAI or problem+json error body) puts them back in
+     *     the wallet. It is the only answer that does. Except a 503
+     *     store-unavailable to tokens sent before with this request (an
+     *     earlier spend() or the network retry below): it says only that this
+     *     attempt spent nothing, so they stay held for this request.
+     *   - 409 token-already-spent or replay-limit, and a 401 refusal, drop them
+     *     (a 401 with another challenge to fresh tokens gives them back).
+     *   - anything else (an error status with true, replayed, unknown or no
+     *     header at all, such as a proxy's 502; a 2xx answer not read to its
+     *     end; a stream without data: [DONE]) holds them for this exact
+     *     request (method, URL, body) until the replay window, counted from
+     *     their first send, is about to end: a retry sends the same tokens,
+     *     so the redeemer replays the answer or spends them once. Only a
+     *     complete answer (a 2xx body read to its end; for a stream, to
+     *     data: [DONE]) ends the hold: the next identical request pays again.
+     * A network error is retried once with the exact same request; with still
+     * no answer the tokens are held for an exact retry (RedeemerUnreachableError).
      */
     spend(path: string, init: RequestInit & {
         body?: string;
     }, o: SpendOptions): Promise<SpendResult>;
+    /** Applies the rules of spend to an answer; a held 2xx answer comes back watched for its end. */
     private settle;
+    /**
+     * The 2xx answer resp with its body watched: read to its end (for
+     * text/event-stream, to the line data: [DONE]) it ends the hold of the
+     * tokens, which are then spent; cut, cancelled or left unread, the tokens
+     * stay held for an exact retry.
+     */
+    private watchEnd;
     /** fetch() against the redeemer paying cost tokens; see spend. */
     fetch(path: string, init?: RequestInit & {
         body?: string;

@@ -436,6 +436,8 @@ function checkError(ev) {
 
 // sdk/src/client.ts
 var DEFAULTS = { batchSize: 20, replayWindowMs: 5 * 6e4, expiryMarginMs: 2 * 6e4, refillBelow: 10 };
+var REPLAY_MARGIN_MS = 15e3;
+var NULL_BODY = /* @__PURE__ */ new Set([101, 103, 204, 205, 304]);
 function trimBase(u) {
   const url = new URL(u);
   if (url.protocol !== "http:" && url.protocol !== "https:" || url.search || url.hash || url.username) {
@@ -537,8 +539,6 @@ var BlindpassClient = class {
   chal;
   refillTimer;
   refilling;
-  // Tokens of answers still being read (a cut stream may be retried with them).
-  spentTokens = /* @__PURE__ */ new Map();
   constructor(opts) {
     this.opts = { ...DEFAULTS, ...opts };
     this.issuerURL = trimBase(opts.issuerURL);
@@ -897,13 +897,27 @@ var BlindpassClient = class {
    * Sends a request to the redeemer paying cost tokens, like fetch. The
    * body must be a string (it is hashed to recognise an exact retry).
    *
-   * Tokens held for exactly this request (an earlier attempt got no clear
-   * answer) are sent again; otherwise fresh ones are drawn at random. After
-   * the answer, Blindpass-Tokens-Consumed (or the error body's
-   * tokens_consumed) decides: false puts them back in the wallet, true and
-   * replayed spend them, unknown holds them for an exact retry only. A
-   * network error is retried once with the exact same request; with still no
-   * answer the tokens are held for an exact retry (RedeemerUnreachableError).
+   * Tokens held for exactly this request (an earlier attempt got no complete
+   * answer) are sent again; otherwise fresh ones are drawn at random. The
+   * rules are the Go client's (client/spend.go):
+   *   - Blindpass-Tokens-Consumed: false (the header, or tokens_consumed:
+   *     false in the OpenAI or problem+json error body) puts them back in
+   *     the wallet. It is the only answer that does. Except a 503
+   *     store-unavailable to tokens sent before with this request (an
+   *     earlier spend() or the network retry below): it says only that this
+   *     attempt spent nothing, so they stay held for this request.
+   *   - 409 token-already-spent or replay-limit, and a 401 refusal, drop them
+   *     (a 401 with another challenge to fresh tokens gives them back).
+   *   - anything else (an error status with true, replayed, unknown or no
+   *     header at all, such as a proxy's 502; a 2xx answer not read to its
+   *     end; a stream without data: [DONE]) holds them for this exact
+   *     request (method, URL, body) until the replay window, counted from
+   *     their first send, is about to end: a retry sends the same tokens,
+   *     so the redeemer replays the answer or spends them once. Only a
+   *     complete answer (a 2xx body read to its end; for a stream, to
+   *     data: [DONE]) ends the hold: the next identical request pays again.
+   * A network error is retried once with the exact same request; with still
+   * no answer the tokens are held for an exact retry (RedeemerUnreachableError).
    */
   async spend(path, init, o) {
     const url = new URL(path, this.redeemerURL + "/").href;
@@ -913,17 +927,27 @@ var BlindpassClient = class {
       return { response: await this.redeemerFetch(url, { ...init, signal: o.signal ?? null }), outcome: "none", request };
     }
     const chal = await this.challenge();
-    let tokens = await this.wallet.takeHeld(request, this.now());
-    if (!tokens || tokens.length !== o.cost || tokens.some((t) => t.challenge_digest !== chal.digestB64)) {
+    const held = await this.wallet.takeHeldEntry(request, this.now());
+    let tokens;
+    let fresh;
+    let until;
+    if (held && held.tokens.length === o.cost && held.tokens.every((t) => t.challenge_digest === chal.digestB64)) {
+      tokens = held.tokens;
+      fresh = false;
+      until = held.until;
+    } else {
       const got = await this.wallet.take(o.cost, chal.digestB64, this.now() + this.opts.expiryMarginMs);
       if (got.tokens.length < o.cost) throw new NoTokensError(got.available, o.cost);
       tokens = got.tokens;
+      fresh = true;
     }
     const headers = new Headers(init.headers);
     headers.set("Authorization", formatAuthorization(tokens.map((t) => fromBase64(t.token))));
     let response;
     let lastErr;
     for (let attempt = 0; attempt < 2 && !response; attempt++) {
+      if (attempt > 0) fresh = false;
+      until ??= this.now() + this.opts.replayWindowMs - Math.min(REPLAY_MARGIN_MS, this.opts.replayWindowMs / 10);
       try {
         response = await this.f(url, { ...init, method, headers, signal: o.signal ?? null });
       } catch (e) {
@@ -932,49 +956,109 @@ var BlindpassClient = class {
       }
     }
     if (!response) {
-      await this.wallet.hold(request, tokens, this.now() + this.opts.replayWindowMs);
+      await this.wallet.hold(request, tokens, until);
       if (isAbort(lastErr)) throw lastErr;
       throw new RedeemerUnreachableError(this.redeemerURL, lastErr?.message ?? "no answer", true, { cause: lastErr });
     }
-    const outcome = await this.settle(response, chal, request, tokens);
-    if (outcome === "spent" || outcome === "replayed") this.spentTokens.set(request, tokens);
+    const settled = await this.settle(response, chal, { request, tokens, fresh, until });
     void this.maybeRefill();
-    return { response, outcome, request };
+    return { ...settled, request };
   }
-  async settle(resp, chal, request, tokens) {
+  /** Applies the rules of spend to an answer; a held 2xx answer comes back watched for its end. */
+  async settle(resp, chal, h) {
     let consumed = resp.headers.get("Blindpass-Tokens-Consumed");
-    if (consumed === null && resp.status >= 400) {
+    let code = "";
+    if (resp.status >= 400) {
       const p = await readProblem(resp);
-      if (p.tokensConsumed !== void 0) consumed = String(p.tokensConsumed);
+      if (consumed === null && p.tokensConsumed !== void 0) consumed = String(p.tokensConsumed);
+      code = (p.type ? p.type.split("/").pop() ?? "" : p.code).replace(/_/g, "-");
     }
-    switch (consumed) {
-      case "false":
-        await this.wallet.put(tokens);
-        return "returned";
-      case "true":
-        return "spent";
-      case "replayed":
-        return "replayed";
-      case "unknown":
-        await this.wallet.hold(request, tokens, this.now() + this.opts.replayWindowMs);
-        return "held";
+    if (consumed === "false" && !(code === "store-unavailable" && !h.fresh)) {
+      await this.wallet.put(h.tokens);
+      return { response: resp, outcome: "returned" };
     }
-    if (resp.status === 409) return "dropped";
-    if (resp.status === 401) {
+    if (resp.status === 409 && (code === "token-already-spent" || code === "replay-limit")) {
+      return { response: resp, outcome: consumed === "true" ? "spent" : "dropped" };
+    }
+    if (resp.status === 401 && consumed !== "false") {
       try {
         const other = await pickChallenge(resp.headers.get("WWW-Authenticate"));
         if (other.digestB64 !== chal.digestB64) {
-          await this.wallet.put(tokens);
+          if (h.fresh) {
+            await this.wallet.put(h.tokens);
+            await this.wallet.markChallengeOffered(this.redeemerOrigin, toBase64(other.raw));
+            return { response: resp, outcome: "returned" };
+          }
           await this.wallet.markChallengeOffered(this.redeemerOrigin, toBase64(other.raw));
-          return "returned";
         }
       } catch {
       }
-      return "dropped";
+      return { response: resp, outcome: "dropped" };
     }
-    if (resp.status < 400) return "spent";
-    await this.wallet.put(tokens);
-    return "returned";
+    await this.wallet.hold(h.request, h.tokens, h.until);
+    if (resp.status < 200 || resp.status >= 300) return { response: resp, outcome: "held" };
+    return { response: await this.watchEnd(resp, h.request, h.tokens), outcome: consumed === "replayed" ? "replayed" : "spent" };
+  }
+  /**
+   * The 2xx answer resp with its body watched: read to its end (for
+   * text/event-stream, to the line data: [DONE]) it ends the hold of the
+   * tokens, which are then spent; cut, cancelled or left unread, the tokens
+   * stay held for an exact retry.
+   */
+  async watchEnd(resp, request, tokens) {
+    const release = () => this.wallet.releaseHeld(request, tokens).catch(() => void 0);
+    if (!resp.body || NULL_BODY.has(resp.status)) {
+      await release();
+      return resp;
+    }
+    const stream = (resp.headers.get("Content-Type") ?? "").split(";")[0].trim().toLowerCase() === "text/event-stream";
+    const src = resp.body.getReader();
+    const dec = new TextDecoder();
+    let line = "";
+    let complete = false;
+    const sawDone = (b) => {
+      let found = false;
+      for (const ch of dec.decode(b, { stream: true })) {
+        if (ch === "\n") {
+          const l = line.replace(/\r$/, "");
+          if (l === "data: [DONE]" || l === "data:[DONE]") found = true;
+          line = "";
+        } else if (line.length <= 16) {
+          line += ch;
+        }
+      }
+      return found;
+    };
+    const body = new ReadableStream({
+      async pull(c) {
+        let r;
+        try {
+          r = await src.read();
+        } catch (e) {
+          c.error(e);
+          return;
+        }
+        if (r.done) {
+          if (!stream && !complete) {
+            complete = true;
+            await release();
+          }
+          c.close();
+          return;
+        }
+        if (stream && !complete && sawDone(r.value)) {
+          complete = true;
+          await release();
+        }
+        c.enqueue(r.value);
+      },
+      cancel(reason) {
+        return src.cancel(reason);
+      }
+    }, { highWaterMark: 0 });
+    const out = new Response(body, { status: resp.status, statusText: resp.statusText, headers: resp.headers });
+    Object.defineProperty(out, "url", { value: resp.url });
+    return out;
   }
   /** fetch() against the redeemer paying cost tokens; see spend. */
   async fetch(path, init = {}, cost = 0) {
@@ -988,7 +1072,7 @@ var BlindpassClient = class {
    */
   async chat(body, o) {
     const json = JSON.stringify({ ...body, stream: true });
-    const { response, request } = await this.spend("/v1/chat/completions", {
+    const { response } = await this.spend("/v1/chat/completions", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: json
@@ -1007,13 +1091,10 @@ var BlindpassClient = class {
       }
     } catch (e) {
       if (e instanceof StreamCutError || e instanceof TypeError) {
-        const toks = this.spentTokens.get(request);
-        if (toks) await this.wallet.hold(request, toks, this.now() + this.opts.replayWindowMs);
+        await response.body.cancel().catch(() => void 0);
         throw e instanceof StreamCutError ? e : new StreamCutError(`the answer was cut off: ${e.message}`);
       }
       throw e;
-    } finally {
-      this.spentTokens.delete(request);
     }
     return text;
   }
@@ -1298,12 +1379,30 @@ var Wallet = class _Wallet {
   }
   /** Takes the tokens held for exactly this request, if still inside their window. */
   async takeHeld(request, nowMs = Date.now()) {
+    return (await this.takeHeldEntry(request, nowMs))?.tokens;
+  }
+  /** Takes the record held for exactly this request (tokens and deadline), if still inside its window. */
+  async takeHeldEntry(request, nowMs = Date.now()) {
     return this.withLock(async () => {
       const tx = this.db.transaction("held", "readwrite");
       const h = await tx.store.get(request);
       if (h) await tx.store.delete(request);
       await tx.done;
-      return h && h.until > nowMs ? h.tokens : void 0;
+      return h && h.until > nowMs ? h : void 0;
+    });
+  }
+  /**
+   * Forgets the tokens held for request if they are still these tokens (the
+   * answer they paid for arrived complete: they are spent).
+   */
+  async releaseHeld(request, tokens) {
+    await this.withLock(async () => {
+      const tx = this.db.transaction("held", "readwrite");
+      const h = await tx.store.get(request);
+      if (h && h.tokens.length === tokens.length && h.tokens.every((t, i) => t.token === tokens[i].token)) {
+        await tx.store.delete(request);
+      }
+      await tx.done;
     });
   }
   /** Requests with tokens held for an exact retry (expired ones are dropped). */

@@ -140,6 +140,13 @@ export declare class Wallet {
     hold(request: string, tokens: WalletToken[], untilMs: number): Promise<void>;
     /** Takes the tokens held for exactly this request, if still inside their window. */
     takeHeld(request: string, nowMs?: number): Promise<WalletToken[] | undefined>;
+    /** Takes the record held for exactly this request (tokens and deadline), if still inside its window. */
+    takeHeldEntry(request: string, nowMs?: number): Promise<HeldTokens | undefined>;
+    /**
+     * Forgets the tokens held for request if they are still these tokens (the
+     * answer they paid for arrived complete: they are spent).
+     */
+    releaseHeld(request: string, tokens: WalletToken[]): Promise<void>;
     /** Requests with tokens held for an exact retry (expired ones are dropped). */
     held(nowMs?: number): Promise<HeldTokens[]>;
     /**

@@ -89,6 +89,15 @@ export interface SpendOptions {
 
 const DEFAULTS = { batchSize: 20, replayWindowMs: 5 * 60_000, expiryMarginMs: 2 * 60_000, refillBelow: 10 };
 
+/**
+ * Held tokens are dropped this long before the replay window ends, so that a
+ * retry still reaches the redeemer inside it (the Go client's replayMargin).
+ */
+const REPLAY_MARGIN_MS = 15_000;
+
+/** Null-body statuses: a Response with one of them cannot carry a body. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
 function trimBase(u: string): string {
   const url = new URL(u);
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
@@ -211,8 +220,6 @@ export class BlindpassClient {
   private chal?: Challenge;
   private refillTimer?: ReturnType<typeof setTimeout>;
   private refilling?: Promise<number>;
-  // Tokens of answers still being read (a cut stream may be retried with them).
-  private readonly spentTokens = new Map<string, WalletToken[]>();
 
   constructor(opts: ClientOptions) {
     this.opts = { ...DEFAULTS, ...opts };
@@ -584,13 +591,27 @@ export class BlindpassClient {
    * Sends a request to the redeemer paying cost tokens, like fetch. The
    * body must be a string (it is hashed to recognise an exact retry).
    *
-   * Tokens held for exactly this request (an earlier attempt got no clear
-   * answer) are sent again; otherwise fresh ones are drawn at random. After
-   * the answer, Blindpass-Tokens-Consumed (or the error body's
-   * tokens_consumed) decides: false puts them back in the wallet, true and
-   * replayed spend them, unknown holds them for an exact retry only. A
-   * network error is retried once with the exact same request; with still no
-   * answer the tokens are held for an exact retry (RedeemerUnreachableError).
+   * Tokens held for exactly this request (an earlier attempt got no complete
+   * answer) are sent again; otherwise fresh ones are drawn at random. The
+   * rules are the Go client's (client/spend.go):
+   *   - Blindpass-Tokens-Consumed: false (the header, or tokens_consumed:
+   *     false in the OpenAI or problem+json error body) puts them back in
+   *     the wallet. It is the only answer that does. Except a 503
+   *     store-unavailable to tokens sent before with this request (an
+   *     earlier spend() or the network retry below): it says only that this
+   *     attempt spent nothing, so they stay held for this request.
+   *   - 409 token-already-spent or replay-limit, and a 401 refusal, drop them
+   *     (a 401 with another challenge to fresh tokens gives them back).
+   *   - anything else (an error status with true, replayed, unknown or no
+   *     header at all, such as a proxy's 502; a 2xx answer not read to its
+   *     end; a stream without data: [DONE]) holds them for this exact
+   *     request (method, URL, body) until the replay window, counted from
+   *     their first send, is about to end: a retry sends the same tokens,
+   *     so the redeemer replays the answer or spends them once. Only a
+   *     complete answer (a 2xx body read to its end; for a stream, to
+   *     data: [DONE]) ends the hold: the next identical request pays again.
+   * A network error is retried once with the exact same request; with still
+   * no answer the tokens are held for an exact retry (RedeemerUnreachableError).
    */
   async spend(path: string, init: RequestInit & { body?: string }, o: SpendOptions): Promise<SpendResult> {
     const url = new URL(path, this.redeemerURL + '/').href;
@@ -601,19 +622,32 @@ export class BlindpassClient {
     }
     // Learning the challenge also checks that the redeemer answers before any token leaves.
     const chal = await this.challenge();
-    let tokens = await this.wallet.takeHeld(request, this.now());
-    if (!tokens || tokens.length !== o.cost || tokens.some((t) => t.challenge_digest !== chal.digestB64)) {
+    const held = await this.wallet.takeHeldEntry(request, this.now());
+    let tokens: WalletToken[];
+    // fresh: drawn from the wallet for this attempt, never sent before.
+    let fresh: boolean;
+    // until: when the hold of these tokens ends, fixed by their first send.
+    let until: number | undefined;
+    if (held && held.tokens.length === o.cost && held.tokens.every((t) => t.challenge_digest === chal.digestB64)) {
+      tokens = held.tokens;
+      fresh = false;
+      until = held.until;
+    } else {
       // Held tokens that no longer fit this request (another cost, a new
       // challenge) may not go out with any other request: they are dropped.
       const got = await this.wallet.take(o.cost, chal.digestB64, this.now() + this.opts.expiryMarginMs);
       if (got.tokens.length < o.cost) throw new NoTokensError(got.available, o.cost);
       tokens = got.tokens;
+      fresh = true;
     }
     const headers = new Headers(init.headers);
     headers.set('Authorization', formatAuthorization(tokens.map((t) => fromBase64(t.token))));
     let response: Response | undefined;
     let lastErr: unknown;
     for (let attempt = 0; attempt < 2 && !response; attempt++) {
+      // A failed first attempt may have reached the redeemer and spent them.
+      if (attempt > 0) fresh = false;
+      until ??= this.now() + this.opts.replayWindowMs - Math.min(REPLAY_MARGIN_MS, this.opts.replayWindowMs / 10);
       try {
         response = await this.f(url, { ...init, method, headers, signal: o.signal ?? null });
       } catch (e) {
@@ -622,53 +656,121 @@ export class BlindpassClient {
       }
     }
     if (!response) {
-      await this.wallet.hold(request, tokens, this.now() + this.opts.replayWindowMs);
+      await this.wallet.hold(request, tokens, until!);
       if (isAbort(lastErr)) throw lastErr;
       throw new RedeemerUnreachableError(this.redeemerURL, (lastErr as Error)?.message ?? 'no answer', true, { cause: lastErr });
     }
-    const outcome = await this.settle(response, chal, request, tokens);
-    if (outcome === 'spent' || outcome === 'replayed') this.spentTokens.set(request, tokens);
+    const settled = await this.settle(response, chal, { request, tokens, fresh, until: until! });
     void this.maybeRefill();
-    return { response, outcome, request };
+    return { ...settled, request };
   }
 
-  private async settle(resp: Response, chal: Challenge, request: string, tokens: WalletToken[]): Promise<TokensOutcome> {
+  /** Applies the rules of spend to an answer; a held 2xx answer comes back watched for its end. */
+  private async settle(resp: Response, chal: Challenge, h: { request: string; tokens: WalletToken[]; fresh: boolean; until: number }):
+    Promise<{ response: Response; outcome: TokensOutcome }> {
     let consumed = resp.headers.get('Blindpass-Tokens-Consumed');
-    if (consumed === null && resp.status >= 400) {
+    let code = '';
+    if (resp.status >= 400) {
       const p = await readProblem(resp);
-      if (p.tokensConsumed !== undefined) consumed = String(p.tokensConsumed);
+      if (consumed === null && p.tokensConsumed !== undefined) consumed = String(p.tokensConsumed);
+      code = (p.type ? (p.type.split('/').pop() ?? '') : p.code).replace(/_/g, '-');
     }
-    switch (consumed) {
-      case 'false':
-        await this.wallet.put(tokens);
-        return 'returned';
-      case 'true':
-        return 'spent';
-      case 'replayed':
-        return 'replayed';
-      case 'unknown':
-        await this.wallet.hold(request, tokens, this.now() + this.opts.replayWindowMs);
-        return 'held';
+    if (consumed === 'false' && !(code === 'store-unavailable' && !h.fresh)) {
+      await this.wallet.put(h.tokens);
+      return { response: resp, outcome: 'returned' };
     }
-    if (resp.status === 409) return 'dropped';
-    if (resp.status === 401) {
+    if (resp.status === 409 && (code === 'token-already-spent' || code === 'replay-limit')) {
+      return { response: resp, outcome: consumed === 'true' ? 'spent' : 'dropped' };
+    }
+    if (resp.status === 401 && consumed !== 'false') {
       try {
         const other = await pickChallenge(resp.headers.get('WWW-Authenticate'));
         if (other.digestB64 !== chal.digestB64) {
-          // Another challenge: these tokens may be good elsewhere, and no
-          // more are sent here until the person accepts the new one.
-          await this.wallet.put(tokens);
+          // Another challenge: these tokens, never sent before, may be good
+          // elsewhere, and no more are sent here until the person accepts
+          // the new one.
+          if (h.fresh) {
+            await this.wallet.put(h.tokens);
+            await this.wallet.markChallengeOffered(this.redeemerOrigin, toBase64(other.raw));
+            return { response: resp, outcome: 'returned' };
+          }
           await this.wallet.markChallengeOffered(this.redeemerOrigin, toBase64(other.raw));
-          return 'returned';
         }
       } catch {
         /* no usable challenge: the tokens were refused */
       }
-      return 'dropped';
+      return { response: resp, outcome: 'dropped' };
     }
-    if (resp.status < 400) return 'spent';
-    await this.wallet.put(tokens); // refused before any spend (400, 402, 404, 413, 415, 503 ...)
-    return 'returned';
+    // No complete answer yet: the tokens may be spent, so they may go out
+    // again only with this exact request, until the replay window ends.
+    await this.wallet.hold(h.request, h.tokens, h.until);
+    if (resp.status < 200 || resp.status >= 300) return { response: resp, outcome: 'held' };
+    return { response: await this.watchEnd(resp, h.request, h.tokens), outcome: consumed === 'replayed' ? 'replayed' : 'spent' };
+  }
+
+  /**
+   * The 2xx answer resp with its body watched: read to its end (for
+   * text/event-stream, to the line data: [DONE]) it ends the hold of the
+   * tokens, which are then spent; cut, cancelled or left unread, the tokens
+   * stay held for an exact retry.
+   */
+  private async watchEnd(resp: Response, request: string, tokens: WalletToken[]): Promise<Response> {
+    const release = () => this.wallet.releaseHeld(request, tokens).catch(() => undefined);
+    if (!resp.body || NULL_BODY.has(resp.status)) {
+      await release();
+      return resp;
+    }
+    const stream = (resp.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+    const src = resp.body.getReader();
+    const dec = new TextDecoder();
+    let line = '';
+    let complete = false;
+    // Looks for the line "data: [DONE]" (or "data:[DONE]"); lines are kept to 16 characters.
+    const sawDone = (b: Uint8Array): boolean => {
+      let found = false;
+      for (const ch of dec.decode(b, { stream: true })) {
+        if (ch === '\n') {
+          const l = line.replace(/\r$/, '');
+          if (l === 'data: [DONE]' || l === 'data:[DONE]') found = true;
+          line = '';
+        } else if (line.length <= 16) {
+          line += ch;
+        }
+      }
+      return found;
+    };
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await src.read();
+        } catch (e) {
+          c.error(e);
+          return;
+        }
+        if (r.done) {
+          if (!stream && !complete) {
+            complete = true;
+            await release();
+          }
+          c.close();
+          return;
+        }
+        // Released before the reader sees the end, so a caller that read it
+        // finds the wallet settled.
+        if (stream && !complete && sawDone(r.value)) {
+          complete = true;
+          await release();
+        }
+        c.enqueue(r.value);
+      },
+      cancel(reason) {
+        return src.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+    const out = new Response(body, { status: resp.status, statusText: resp.statusText, headers: resp.headers });
+    Object.defineProperty(out, 'url', { value: resp.url });
+    return out;
   }
 
   /** fetch() against the redeemer paying cost tokens; see spend. */
@@ -684,7 +786,7 @@ export class BlindpassClient {
    */
   async chat(body: Record<string, unknown>, o: SpendOptions & { onDelta?: (text: string) => void }): Promise<string> {
     const json = JSON.stringify({ ...body, stream: true });
-    const { response, request } = await this.spend('/v1/chat/completions', {
+    const { response } = await this.spend('/v1/chat/completions', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
       body: json,
@@ -703,16 +805,13 @@ export class BlindpassClient {
       }
     } catch (e) {
       if (e instanceof StreamCutError || e instanceof TypeError) {
-        // The tokens bought this answer; an exact retry inside the replay
-        // window is served again without spending more, so they are held
-        // for exactly this request.
-        const toks = this.spentTokens.get(request);
-        if (toks) await this.wallet.hold(request, toks, this.now() + this.opts.replayWindowMs);
+        // The tokens bought this answer but it did not reach [DONE]: they
+        // stay held (spend) for an exact retry, which the redeemer serves
+        // again without spending more.
+        await response.body.cancel().catch(() => undefined);
         throw e instanceof StreamCutError ? e : new StreamCutError(`the answer was cut off: ${(e as Error).message}`);
       }
       throw e;
-    } finally {
-      this.spentTokens.delete(request);
     }
     return text;
   }

@@ -393,12 +393,32 @@ export class Wallet {
 
   /** Takes the tokens held for exactly this request, if still inside their window. */
   async takeHeld(request: string, nowMs = Date.now()): Promise<WalletToken[] | undefined> {
+    return (await this.takeHeldEntry(request, nowMs))?.tokens;
+  }
+
+  /** Takes the record held for exactly this request (tokens and deadline), if still inside its window. */
+  async takeHeldEntry(request: string, nowMs = Date.now()): Promise<HeldTokens | undefined> {
     return this.withLock(async () => {
       const tx = this.db.transaction('held', 'readwrite');
       const h = await tx.store.get(request);
       if (h) await tx.store.delete(request);
       await tx.done;
-      return h && h.until > nowMs ? h.tokens : undefined;
+      return h && h.until > nowMs ? h : undefined;
+    });
+  }
+
+  /**
+   * Forgets the tokens held for request if they are still these tokens (the
+   * answer they paid for arrived complete: they are spent).
+   */
+  async releaseHeld(request: string, tokens: WalletToken[]): Promise<void> {
+    await this.withLock(async () => {
+      const tx = this.db.transaction('held', 'readwrite');
+      const h = await tx.store.get(request);
+      if (h && h.tokens.length === tokens.length && h.tokens.every((t, i) => t.token === tokens[i]!.token)) {
+        await tx.store.delete(request);
+      }
+      await tx.done;
     });
   }
 

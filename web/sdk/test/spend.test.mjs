@@ -36,9 +36,11 @@ async function setup(count = 4, iss) {
     sent.push({ url, body: init.body, tokens, credentials: init.credentials });
     return answer(sent.length);
   };
-  const client = new BlindpassClient({ issuerURL: ISSUER, redeemerURL: REDEEMER, wallet, fetch, refillBelow: 0 });
+  let clock = Date.now();
+  const client = new BlindpassClient({ issuerURL: ISSUER, redeemerURL: REDEEMER, wallet, fetch, refillBelow: 0, now: () => clock });
   return {
     iss, wallet, client, sent,
+    advance: (ms) => { clock += ms; },
     answer: (f) => { answer = f; },
     setDown: (d) => { down = d; },
     setChallenge: (raw) => { wwwAuth = `PrivateToken challenge="${toBase64URL(raw)}", token-key="${toBase64URL(iss.spki)}"`; },
@@ -53,6 +55,8 @@ test('consumed true spends, false gives back, no cookies are sent', async () => 
   s.answer(() => new Response('{}', { headers: { 'Blindpass-Tokens-Consumed': 'true' } }));
   const r = await s.client.spend('/v1/chat/completions', post, { cost: 2 });
   assert.equal(r.outcome, 'spent');
+  assert.equal(await r.response.text(), '{}', 'the complete answer ends the hold');
+  assert.equal((await s.wallet.held()).length, 0);
   assert.equal(s.sent[0].tokens.length, 2);
   assert.equal(s.sent[0].credentials, 'omit');
   assert.equal(await s.client.balance(), 2);
@@ -183,4 +187,105 @@ test('challenges naming another issuer or not this redeemer are unusable', async
     const s = await setup(1, iss);
     await assert.rejects(s.client.challenge(), (e) => e.code === 'bad_challenge' && want.test(e.message));
   }
+});
+
+// The rules of the Go client (client/spend.go, client/reserve.go) for tokens
+// without a complete answer.
+
+const storeDown = () => Response.json({ error: { message: 'store down', type: 'store_unavailable', code: 'store_unavailable',
+  problem_type: 'https://blindpass.dev/problems/store-unavailable', tokens_consumed: false } },
+{ status: 503, headers: { 'Blindpass-Tokens-Consumed': 'false', 'Retry-After': '1' } });
+
+test('store-unavailable to fresh tokens gives them back; to tokens an earlier attempt sent, they stay held for that request', async () => {
+  const s = await setup(4);
+  s.answer(storeDown);
+  assert.equal((await s.client.spend('/v1/chat/completions', post, { cost: 1 })).outcome, 'returned', 'never sent before: back');
+  assert.equal(await s.client.balance(), 4);
+
+  // The first attempt's outcome is unknown (they may be spent) ...
+  s.answer(() => Response.json({ error: { message: 'store failed', code: 'store_unavailable', tokens_consumed: 'unknown' } },
+    { status: 503, headers: { 'Blindpass-Tokens-Consumed': 'unknown' } }));
+  assert.equal((await s.client.spend('/v1/chat/completions', post, { cost: 2 })).outcome, 'held');
+  // ... so the store being down for the retry does not make them good again.
+  s.answer(storeDown);
+  assert.equal((await s.client.spend('/v1/chat/completions', post, { cost: 2 })).outcome, 'held');
+  assert.deepEqual(s.sent[2].tokens, s.sent[1].tokens);
+  assert.equal(await s.client.balance(), 2, 'not back in the wallet');
+  assert.equal((await s.wallet.held()).length, 1);
+  s.answer(() => new Response('{}', { headers: { 'Blindpass-Tokens-Consumed': 'true' } }));
+  await (await s.client.spend('/v1/chat/completions', post, { cost: 2 })).response.text();
+  assert.deepEqual(s.sent[3].tokens, s.sent[1].tokens, 'the exact retry still carries them');
+
+  // The same inside one spend: a connection broken after the tokens left, then the store is down.
+  const s2 = await setup(2);
+  s2.answer((n) => {
+    if (n === 1) throw new TypeError('connection reset');
+    return storeDown();
+  });
+  assert.equal((await s2.client.spend('/v1/chat/completions', post, { cost: 1 })).outcome, 'held');
+  assert.deepEqual(s2.sent[1].tokens, s2.sent[0].tokens);
+  assert.equal(await s2.client.balance(), 1);
+});
+
+test('an error without the consumed header (a proxy 502) holds the tokens for the exact retry until the replay window ends', async () => {
+  const s = await setup(4);
+  s.answer(() => new Response('<html>502 Bad Gateway</html>', { status: 502, headers: { 'Content-Type': 'text/html' } }));
+  assert.equal((await s.client.spend('/v1/chat/completions', post, { cost: 2 })).outcome, 'held');
+  assert.equal(await s.client.balance(), 2, 'not given back: they may be spent');
+  // A 4xx without a verdict too (here problem+json without tokens_consumed).
+  s.answer(() => new Response('{"type":"about:blank","title":"Too Many Requests"}', { status: 429, headers: { 'Content-Type': 'application/problem+json' } }));
+  const other = { ...post, body: body.replace('hi', 'other') };
+  assert.equal((await s.client.spend('/v1/chat/completions', other, { cost: 1 })).outcome, 'held');
+  assert.equal(s.sent[1].tokens.filter((t) => s.sent[0].tokens.includes(t)).length, 0, 'never with another request');
+  assert.equal(await s.client.balance(), 1);
+
+  // Only an explicit false gives them back (here in a problem+json body, to the exact retry of a held 429).
+  s.answer(() => new Response(JSON.stringify({ type: 'https://blindpass.dev/problems/upstream-failed', tokens_consumed: false }),
+    { status: 502, headers: { 'Content-Type': 'application/problem+json' } }));
+  assert.equal((await s.client.spend('/v1/chat/completions', other, { cost: 1 })).outcome, 'returned');
+  assert.deepEqual(s.sent[2].tokens, s.sent[1].tokens, 'the exact retry carried the held token');
+  assert.equal(await s.client.balance(), 2);
+
+  // The exact retry of the first request inside the window: the same tokens.
+  s.advance(4 * 60_000);
+  s.answer(() => new Response('<html>502</html>', { status: 502 }));
+  await s.client.spend('/v1/chat/completions', post, { cost: 2 });
+  assert.deepEqual(s.sent[3].tokens, s.sent[0].tokens);
+  // The window counts from the first send: past 5 min minus the margin they are dropped, not returned.
+  s.advance(50_000);
+  s.answer(() => new Response('{}', { headers: { 'Blindpass-Tokens-Consumed': 'true' } }));
+  await (await s.client.spend('/v1/chat/completions', post, { cost: 2 })).response.text();
+  assert.equal(s.sent[4].tokens.filter((t) => s.sent[0].tokens.includes(t)).length, 0, 'fresh tokens after the window');
+  assert.equal(await s.client.balance(), 0);
+});
+
+test('true or replayed without a complete answer (5xx, unread body, stream without [DONE]) keeps the tokens for the exact retry', async () => {
+  const s = await setup(4);
+  s.answer(() => Response.json({ error: { message: 'x', code: 'upstream_failed', tokens_consumed: true } },
+    { status: 500, headers: { 'Blindpass-Tokens-Consumed': 'true' } }));
+  const first = await s.client.fetch('/v1/chat/completions', post, 1);
+  assert.equal(first.status, 500);
+  assert.equal(await s.client.balance(), 3);
+  s.answer(() => new Response('{"n":1}', { headers: { 'Blindpass-Tokens-Consumed': 'replayed', 'Content-Type': 'application/json' } }));
+  const again = await s.client.fetch('/v1/chat/completions', post, 1);
+  assert.deepEqual(s.sent[1].tokens, s.sent[0].tokens, 'the retry through fetch() does not pay again');
+  assert.equal((await s.wallet.held()).length, 1, 'held until the answer is read');
+  assert.deepEqual(await again.json(), { n: 1 });
+  assert.equal((await s.wallet.held()).length, 0, 'a complete answer ends the hold');
+  await (await s.client.fetch('/v1/chat/completions', post, 1)).text();
+  assert.equal(s.sent[2].tokens.filter((t) => s.sent[0].tokens.includes(t)).length, 0, 'the next identical request pays again');
+  assert.equal(await s.client.balance(), 2);
+
+  // A stream through fetch() that ends without [DONE].
+  const sse = (text) => new Response(text, { headers: { 'Content-Type': 'text/event-stream', 'Blindpass-Tokens-Consumed': 'true' } });
+  const streamed = { ...post, body: body.replace('hi', 'stream') };
+  s.answer(() => sse('data: {"choices":[{"delta":{"content":"Par"}}]}\n\n'));
+  assert.equal((await (await s.client.fetch('/v1/chat/completions', streamed, 1)).text()).length > 0, true);
+  assert.equal((await s.wallet.held()).length, 1);
+  s.answer(() => sse('data: {"choices":[{"delta":{"content":"Full"}}]}\n\ndata: [DONE]\n\n'));
+  const whole = await s.client.fetch('/v1/chat/completions', streamed, 1);
+  assert.deepEqual(s.sent[4].tokens, s.sent[3].tokens);
+  await whole.text();
+  assert.equal((await s.wallet.held()).length, 0, '[DONE] ends the hold');
+  assert.equal(await s.client.balance(), 1);
 });
