@@ -168,8 +168,7 @@ func columns(tokens []store.SpentToken) (keyIDs, nonces, bindings [][]byte, wind
 }
 
 // Replay counts one more served replay of every token, all or none (see
-// store.SpendStore): one UPDATE whose row count must be the token count,
-// else it is rolled back.
+// store.SpendStore).
 func (s *Store) Replay(ctx context.Context, tokens []store.SpentToken, accepted [][]byte, max int) (bool, error) {
 	if len(tokens) == 0 || len(accepted) == 0 {
 		return false, nil
@@ -179,26 +178,11 @@ func (s *Store) Replay(ctx context.Context, tokens []store.SpentToken, accepted 
 		return false, nil
 	}
 	keyIDs, nonces, _, _, _ := columns(norm)
-	ok := false
-	err := s.transact(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE spent_tokens s SET replays = s.replays + 1
-			FROM unnest($1::bytea[], $2::bytea[]) AS t(key_id, nonce)
-			WHERE s.key_id = t.key_id AND s.nonce = t.nonce
-				AND s.binding <> ''::bytea AND s.binding = ANY($3::bytea[]) AND s.replays < $4`,
-			keyIDs, nonces, accepted, max)
-		if err != nil {
-			return err
-		}
-		ok = tag.RowsAffected() == int64(len(norm))
-		if !ok {
-			return errRollback
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errRollback) {
-		return false, wrapWrite("postgres: replay", err)
-	}
-	return ok, nil
+	return s.allOrNone(ctx, "postgres: replay", len(norm), `UPDATE spent_tokens s SET replays = s.replays + 1
+		FROM unnest($1::bytea[], $2::bytea[]) AS t(key_id, nonce)
+		WHERE s.key_id = t.key_id AND s.nonce = t.nonce
+			AND s.binding <> ''::bytea AND s.binding = ANY($3::bytea[]) AND s.replays < $4`,
+		keyIDs, nonces, accepted, max)
 }
 
 // Unspend deletes the tokens of a spend, all or none: each only while it
@@ -214,25 +198,33 @@ func (s *Store) Unspend(ctx context.Context, tokens []store.SpentToken) (bool, e
 		return false, nil
 	}
 	keyIDs, nonces, bindings, _, _ := columns(norm)
-	ok := false
+	return s.allOrNone(ctx, "postgres: unspend", len(norm), `DELETE FROM spent_tokens s
+		USING unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS t(key_id, nonce, binding)
+		WHERE s.key_id = t.key_id AND s.nonce = t.nonce AND s.binding = t.binding AND s.replays = 0`,
+		keyIDs, nonces, bindings)
+}
+
+// allOrNone runs one statement in a transaction and commits it only if it
+// changed exactly want rows (one per token); otherwise it rolls back and
+// returns false.
+func (s *Store) allOrNone(ctx context.Context, op string, want int, sql string, args ...any) (bool, error) {
 	err := s.transact(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM spent_tokens s
-			USING unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS t(key_id, nonce, binding)
-			WHERE s.key_id = t.key_id AND s.nonce = t.nonce AND s.binding = t.binding AND s.replays = 0`,
-			keyIDs, nonces, bindings)
+		tag, err := tx.Exec(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
-		ok = tag.RowsAffected() == int64(len(norm))
-		if !ok {
+		if tag.RowsAffected() != int64(want) {
 			return errRollback
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, errRollback) {
-		return false, wrapWrite("postgres: unspend", err)
+	switch {
+	case errors.Is(err, errRollback):
+		return false, nil
+	case err != nil:
+		return false, wrapWrite(op, err)
 	}
-	return ok, nil
+	return true, nil
 }
 
 // ForgetBindings erases the bindings of windows before before or after
