@@ -132,3 +132,26 @@ func TestDevLogsQuietly(t *testing.T) {
 		}
 	}
 }
+
+// TestDevBannerNamesTheRelay: with --relay-addr the relay's URL is a line of
+// the banner, with the other URLs, not a line printed before it.
+func TestDevBannerNamesTheRelay(t *testing.T) {
+	relay := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	cmd := newRoot(out, io.Discard)
+	cmd.SetArgs([]string{"dev", "--data-dir", t.TempDir(), "--issuer-addr", freeAddr(t), "--redeemer-addr", freeAddr(t),
+		"--admin-addr", "", "--web-addr", "", "--relay-addr", relay})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	eventually(t, "the banner", func() bool { return strings.Contains(out.String(), "Ctrl-C stops it.") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("dev: %v", err)
+	}
+	got := out.String()
+	start, line := strings.Index(got, "Blindpass dev is running"), strings.Index(got, "  OHTTP relay http://"+relay+"   blindpass --relay http://"+relay)
+	if start < 0 || line < start || line > strings.Index(got, "Buy tokens:") {
+		t.Errorf("the relay is not in the banner:\n%s", got)
+	}
+}

@@ -167,11 +167,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
+	relayLine := "" // in the banner, next to the other URLs
 	g.Go(func() error { return httpx.Serve(ctx, issLn, issH, httpx.DefaultTimeouts, logger) })
 	g.Go(func() error { return httpx.Serve(ctx, redLn, redH, httpx.StreamingTimeouts, logger) })
 	if relay != nil {
 		g.Go(func() error { return httpx.Serve(ctx, relay.ln, relay.h, httpx.StreamingTimeouts, logger) })
-		fmt.Fprintf(stdout, "OHTTP relay: %s (blindpass --relay %s …)\n", relay.url, relay.url)
+		relayLine = fmt.Sprintf("  OHTTP relay %s   blindpass --relay %s …\n", relay.url, relay.url)
 	}
 	g.Go(func() error { return httpx.Serve(ctx, mockLn, mockmodel.Handler(), httpx.StreamingTimeouts, logger) })
 	g.Go(func() error { return km.Run(ctx) })
@@ -187,10 +188,10 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
   issuer      %s   directory %s/.well-known/private-token-issuer-directory
   redeemer    %s   POST /v1/redeem, OpenAI-compatible /v1/chat/completions, /v1/models
   models      %s
-%sBuy tokens:   blindpass buy --issuer %s --redeemer %s --plan starter
+%s%sBuy tokens:   blindpass buy --issuer %s --redeemer %s --plan starter
 Chat:         blindpass chat --redeemer %s --model %s "hello"
 Dev payments are free: never expose this process to a network. Ctrl-C stops it.
-`, o.describe(), issURL, issURL, redURL, describeModels(gwCfg), webLine(webURL), issURL, redURL, redURL, chatModel(gwCfg))
+`, o.describe(), issURL, issURL, redURL, describeModels(gwCfg), webLine(webURL), relayLine, issURL, redURL, redURL, chatModel(gwCfg))
 
 	return ignoreCancel(g.Wait())
 }
