@@ -32,6 +32,11 @@ func answerError(resp *http.Response) error {
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}
+	// The gateway's advice to API clients ("; your tokens were not consumed,
+	// send them again") is replaced by what the CLI did with them.
+	if i := strings.Index(msg, "; your tokens "); i > 0 {
+		msg = msg[:i]
+	}
 	spent := ""
 	switch resp.Header.Get("Blindpass-Tokens-Consumed") {
 	case "false":

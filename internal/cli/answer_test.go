@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -48,6 +51,26 @@ func TestCheckListen(t *testing.T) {
 		err := checkListen(tc.addr, tc.remote)
 		if (err == nil) != tc.ok {
 			t.Errorf("checkListen(%q, %v) = %v, want ok=%v", tc.addr, tc.remote, err, tc.ok)
+		}
+	}
+}
+
+// TestAnswerErrorOneWordOnTokens: the gateway's advice to API clients about
+// the tokens gives way to the CLI's own statement, said once.
+func TestAnswerErrorOneWordOnTokens(t *testing.T) {
+	for consumed, want := range map[string]string{
+		"false": "refused the request (HTTP 404) (no token was spent)",
+		"":      "refused the request (HTTP 404) (its tokens may have been spent",
+	} {
+		req := httptest.NewRequest("POST", "http://127.0.0.1:8701/v1/chat/completions", nil)
+		resp := &http.Response{StatusCode: 502, Request: req, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"error":{"message":"refused the request (HTTP 404); your tokens were not consumed, send them again"}}`))}
+		if consumed != "" {
+			resp.Header.Set("Blindpass-Tokens-Consumed", consumed)
+		}
+		got := answerError(resp).Error()
+		if !strings.Contains(got, want) || strings.Contains(got, "send them again") {
+			t.Errorf("Blindpass-Tokens-Consumed %q: %s", consumed, got)
 		}
 	}
 }
