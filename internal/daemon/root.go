@@ -46,6 +46,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
   dev        everything in one process on loopback, embedded store, dev payments
   issuer     the issuer alone (keys, orders, payments, token issuance)
   redeemer   the redeemer alone (token verification, spent set, premium gateway)
+  admin      the operator console (admin add-user NAME makes its first user)
+  vouchers   make prepaid voucher codes
   migrate    apply the database migrations
   keys       list or rotate the issuer's key epochs
   relay      an Oblivious HTTP relay (run by another organization)
