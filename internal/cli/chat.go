@@ -139,7 +139,9 @@ func (s *session) noTokens(redeemer string, err error) error {
 	if s.settings.IssuerURL != "" {
 		return fmt.Errorf("no tokens for %s in the wallet: buy some with `blindpass buy --issuer %s --redeemer %s --plan ID` or redeem a voucher with `blindpass voucher CODE`", redeemer, s.settings.IssuerURL, redeemer)
 	}
-	return err
+	// One sentence, not the SDK's chain "…refill` (URL): wallet: not enough
+	// tokens: need 1, …".
+	return fmt.Errorf("not enough tokens for %s in the wallet: buy some with `blindpass buy --issuer URL --redeemer %s --plan ID` (URL: the issuer of this service) or redeem a voucher with `blindpass voucher CODE --issuer URL`", redeemer, redeemer)
 }
 
 func modelProblem(model string) string {

@@ -59,7 +59,7 @@ func TestErrorsSayWhatNext(t *testing.T) {
 		want []string
 	}{
 		{"no tokens at all", nil, []string{"chat", "--redeemer", theWorld.RedeemerURL, "--model", "blindpass-pro", "hi"},
-			[]string{"blindpass buy --issuer URL --plan ID", "blindpass voucher CODE"}},
+			[]string{"blindpass: not enough tokens for " + theWorld.RedeemerURL + " in the wallet: buy some with `blindpass buy --issuer URL --redeemer " + theWorld.RedeemerURL + " --plan ID`", "blindpass voucher CODE --issuer URL`\n"}},
 		{"issuer unreachable", nil, []string{"buy", "--issuer", dead, "--plan", "starter"},
 			[]string{"the issuer at " + dead + " did not answer (connection refused)", "that URL comes from --issuer"}},
 		{"issuer from the environment unreachable", map[string]string{envIssuer: dead}, []string{"buy", "--plan", "starter"},
