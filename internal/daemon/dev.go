@@ -144,9 +144,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if len(origins) == 0 {
 		origins = []string{redLn.Addr().String()}
 	}
-	gwCfg, err := o.models.gatewayConfig(ctx, mockURL+"/v1")
+	gwCfg, warnings, err := o.models.gatewayConfig(ctx, mockURL+"/v1")
 	if err != nil {
 		return err
+	}
+	for _, w := range warnings {
+		logger.Warn("upstream model not listed: " + w)
 	}
 	red, err := redeemer.New(redeemer.Config{IssuerURL: issURL, IssuerName: o.issuerName, Origins: origins,
 		UndoWithin: undoWithin(gwCfg)}, st.redeemer, logger, time.Now)

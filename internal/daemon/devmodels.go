@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,46 +44,83 @@ var devTiers = []struct {
 	cost  int
 }{{"free", "blindpass-free", 0}, {"pro", "blindpass-pro", 1}, {"max", "blindpass-max", 2}}
 
-// gatewayConfig is the dev gateway's configuration.
-func (o devModels) gatewayConfig(ctx context.Context, mockURL string) (gateway.Config, error) {
+// gatewayConfig is the dev gateway's configuration, and warnings for the
+// operator (a named model the upstream does not list).
+func (o devModels) gatewayConfig(ctx context.Context, mockURL string) (gateway.Config, []string, error) {
+	cfg, listed, err := o.config(ctx, mockURL)
+	if err != nil {
+		return gateway.Config{}, nil, err
+	}
+	return cfg, unlistedModels(cfg.Models, listed), nil
+}
+
+// config builds the configuration; listed is what the upstream's GET
+// /models answered (nil when it was not asked or did not answer).
+func (o devModels) config(ctx context.Context, mockURL string) (gateway.Config, []string, error) {
 	switch {
 	case o.file != "" && (o.upstream != "" || o.names != "" || o.keyFile != ""):
-		return gateway.Config{}, errors.New("--models and --upstream… name the models twice: use one of them")
+		return gateway.Config{}, nil, errors.New("--models and --upstream… name the models twice: use one of them")
 	case o.file != "":
-		return config.LoadGateway(o.file)
+		cfg, err := config.LoadGateway(o.file)
+		return cfg, nil, err
 	case o.upstream == "" && (o.names != "" || o.keyFile != ""):
-		return gateway.Config{}, errors.New("--upstream-models and --upstream-key-file need --upstream URL")
+		return gateway.Config{}, nil, errors.New("--upstream-models and --upstream-key-file need --upstream URL")
 	case o.upstream == "":
-		return gateway.DevConfig(mockURL), nil
+		return gateway.DevConfig(mockURL), nil, nil
 	}
 	base, err := devBaseURL(o.upstream)
 	if err != nil {
-		return gateway.Config{}, err
+		return gateway.Config{}, nil, err
 	}
 	up := gateway.Upstream{Name: "upstream", BaseURL: base, APIKeyFile: o.keyFile}
+	key := ""
+	if o.keyFile != "" {
+		b, err := os.ReadFile(o.keyFile)
+		if err != nil {
+			return gateway.Config{}, nil, fmt.Errorf("--upstream-key-file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	listed, listErr := upstreamModelIDs(ctx, base, key)
 	names := o.names
 	if names == "" {
-		key := ""
-		if o.keyFile != "" {
-			b, err := os.ReadFile(o.keyFile)
-			if err != nil {
-				return gateway.Config{}, fmt.Errorf("--upstream-key-file: %w", err)
-			}
-			key = strings.TrimSpace(string(b))
+		if listErr != nil {
+			return gateway.Config{}, nil, fmt.Errorf("%w; name the upstream's models with --upstream-models pro=MODEL,max=MODEL", listErr)
 		}
-		if names, err = firstUpstreamModel(ctx, base, key); err != nil {
-			return gateway.Config{}, fmt.Errorf("%w; name the upstream's models with --upstream-models pro=MODEL,max=MODEL", err)
-		}
+		names = listed[0]
 	}
 	models, err := parseUpstreamModels(names)
 	if err != nil {
-		return gateway.Config{}, err
+		return gateway.Config{}, nil, err
 	}
 	cfg := gateway.Config{Upstreams: []gateway.Upstream{up}, Models: models}
 	if err := cfg.Validate(); err != nil {
-		return gateway.Config{}, err
+		return gateway.Config{}, nil, err
 	}
-	return cfg, nil
+	return cfg, listed, nil
+}
+
+// unlistedModels warns about each configured upstream model that the
+// upstream's list does not name (Ollama's "name" stands for
+// "name:latest"); a mistyped name would otherwise only show as failed
+// chats. Nothing when the list is unknown.
+func unlistedModels(models []gateway.Model, listed []string) []string {
+	if len(listed) == 0 {
+		return nil
+	}
+	var out []string
+	for _, m := range models {
+		if slices.Contains(listed, m.UpstreamModel) || (!strings.Contains(m.UpstreamModel, ":") && slices.Contains(listed, m.UpstreamModel+":latest")) {
+			continue
+		}
+		shown := listed
+		if len(shown) > 8 {
+			shown = append(slices.Clone(shown[:8]), "…")
+		}
+		out = append(out, fmt.Sprintf("%s → %q: the upstream's GET /models does not list that model (it lists %s); chats with %s will fail until it does",
+			m.ID, m.UpstreamModel, strings.Join(shown, ", "), m.ID))
+	}
+	return out
 }
 
 // devBaseURL checks an --upstream URL and completes a bare server root
@@ -144,14 +182,14 @@ func parseUpstreamModels(s string) ([]gateway.Model, error) {
 	return out, nil
 }
 
-// firstUpstreamModel asks the upstream's GET /models (OpenAI's list; Ollama
-// lists its installed models) and returns the first model's id.
-func firstUpstreamModel(ctx context.Context, base, key string) (string, error) {
+// upstreamModelIDs asks the upstream's GET /models (OpenAI's list; Ollama
+// lists its installed models) and returns the model ids, at least one.
+func upstreamModelIDs(ctx context.Context, base, key string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/models", nil)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", gateway.UserAgent)
@@ -160,22 +198,30 @@ func firstUpstreamModel(ctx context.Context, base, key string) (string, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("ask %s/models which models the upstream has: %w", base, err)
+		return nil, fmt.Errorf("ask %s/models which models the upstream has: %w", base, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("ask %s/models which models the upstream has: HTTP %d", base, resp.StatusCode)
+		return nil, fmt.Errorf("ask %s/models which models the upstream has: HTTP %d", base, resp.StatusCode)
 	}
 	var list struct {
 		Data []struct {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(b, &list); err != nil || len(list.Data) == 0 || list.Data[0].ID == "" {
-		return "", fmt.Errorf("%s/models lists no model", base)
+	var ids []string
+	if err := json.Unmarshal(b, &list); err == nil {
+		for _, d := range list.Data {
+			if d.ID != "" {
+				ids = append(ids, d.ID)
+			}
+		}
 	}
-	return list.Data[0].ID, nil
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%s/models lists no model", base)
+	}
+	return ids, nil
 }
 
 // describeModels is the dev banner's list of models.

@@ -284,3 +284,20 @@ func TestDevModelFlagsRefused(t *testing.T) {
 		})
 	}
 }
+
+// A named model the upstream does not list is a warning at start (a typo
+// otherwise showed only as failed chats); Ollama's bare names match
+// "name:latest", and an upstream that lists nothing gives no warning.
+func TestUnlistedModels(t *testing.T) {
+	models, err := parseUpstreamModels("free=qwen3,pro=llama3.2,max=fake-bigg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := unlistedModels(models, []string{"llama3.2:latest", "qwen3"})
+	if len(got) != 1 || !strings.Contains(got[0], `"fake-bigg"`) || !strings.Contains(got[0], "blindpass-max") || !strings.Contains(got[0], "qwen3") {
+		t.Fatalf("warnings %q, want one naming blindpass-max, fake-bigg and what is listed", got)
+	}
+	if got := unlistedModels(models, nil); got != nil {
+		t.Fatalf("warnings without a list: %q", got)
+	}
+}
