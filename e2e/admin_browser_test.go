@@ -60,6 +60,14 @@ func artifactDir(t *testing.T) string {
 // chrome starts a headless Chromium with a fresh profile for the test.
 func chrome(t *testing.T, path string) context.Context {
 	t.Helper()
+	return startChromium(t, path, 900, 3*time.Minute)
+}
+
+// startChromium starts a headless Chromium with a fresh profile, a window
+// height px high and the whole browser session bounded by timeout, and
+// closes it when the test ends.
+func startChromium(t *testing.T, path string, height int, timeout time.Duration) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -71,11 +79,11 @@ func chrome(t *testing.T, path string) context.Context {
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1280, height),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("start %s: %v", path, err)

@@ -87,7 +87,7 @@ func TestBinaryHTTPInterop(t *testing.T) {
 	// We encode (known-length, as the gateway's plain answers and the
 	// client's requests are), bhttp-js parses.
 	ours := &bhttp.Request{Method: "PUT", Scheme: "https", Authority: "issuer.example", Path: "/v1/orders?x=1",
-		Header: []bhttp.Field{{Name: "content-type", Value: "application/json"}, {Name: "idempotency-key", Value: "k1"}},
+		Header:  []bhttp.Field{{Name: "content-type", Value: "application/json"}, {Name: "idempotency-key", Value: "k1"}},
 		Content: []byte(`{"plan":"starter"}`)}
 	ourResp := &bhttp.Response{Status: 409, Header: []bhttp.Field{{Name: "content-type", Value: "application/problem+json"}},
 		Content: []byte(`{"type":"x"}`)}
