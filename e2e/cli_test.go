@@ -163,7 +163,7 @@ func TestCLIErrors(t *testing.T) {
 		{"unknown command", []string{"purchase"}, 2, "unknown command"},
 		{"missing issuer", []string{"buy", "--plan", "starter"}, 2, "--issuer URL"},
 		{"non-loopback proxy", []string{"proxy", "--listen", "0.0.0.0:8787", "--redeemer", p.RedeemerURL}, 2, "--allow-remote"},
-		{"no tokens", []string{"chat", "--redeemer", p.RedeemerURL, "--model", "blindpass-pro", "hi"}, 1, "blindpass buy --issuer URL --plan ID"},
+		{"no tokens", []string{"chat", "--redeemer", p.RedeemerURL, "--model", "blindpass-pro", "hi"}, 1, "buy some with `blindpass buy --issuer URL --redeemer " + p.RedeemerURL + " --plan ID`"},
 		{"issuer unreachable", []string{"buy", "--issuer", dead, "--plan", "starter"}, 1, "the issuer at " + dead},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
