@@ -9,7 +9,7 @@ import (
 
 	"github.com/cloudflare/circl/hpke"
 
-	"github.com/blindpass/blindpass/ohttp/internal/varint"
+	"github.com/blindpass/blindpass/internal/varint"
 )
 
 // MaxChunk is the largest chunk plaintext this package reads (the draft's

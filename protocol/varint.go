@@ -4,26 +4,16 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/blindpass/blindpass/internal/varint"
 )
 
 // maxVarint is the largest value a QUIC variable-length integer holds.
-const maxVarint = 1<<62 - 1
+const maxVarint = varint.Max
 
 // appendVarint appends v as a minimal QUIC variable-length integer
 // (RFC 9000 §16). v must be at most maxVarint.
-func appendVarint(b []byte, v uint64) []byte {
-	switch {
-	case v < 1<<6:
-		return append(b, byte(v))
-	case v < 1<<14:
-		return append(b, 0x40|byte(v>>8), byte(v))
-	case v < 1<<30:
-		return append(b, 0x80|byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	default:
-		return append(b, 0xc0|byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32),
-			byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	}
-}
+func appendVarint(b []byte, v uint64) []byte { return varint.Append(b, v) }
 
 // readVarint reads one QUIC variable-length integer from s and rejects
 // encodings that are not minimal.

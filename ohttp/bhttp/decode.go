@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/blindpass/blindpass/ohttp/internal/varint"
+	"github.com/blindpass/blindpass/internal/varint"
 )
 
 // source is what the decoder reads: bytes.Reader and bufio.Reader are both.

@@ -3,7 +3,7 @@ package bhttp
 import (
 	"strings"
 
-	"github.com/blindpass/blindpass/ohttp/internal/varint"
+	"github.com/blindpass/blindpass/internal/varint"
 )
 
 // Marshal encodes r in known-length form. Names are lowercased; the caller
