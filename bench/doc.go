@@ -4,10 +4,11 @@
 // throwaway database or running ones given by URL, and reports throughput,
 // p50/p99 latency, the ratio to the raw crypto operation measured in the same
 // run (the issuer's protocol.Signer for issuance, with circl's BlindSign
-// beside it; protocol.VerifyToken for redemption), and the redeemer's
-// memory. For each redemption phase it also says where the time went: the
-// redeemer's handler time (servers in this process), GC pauses and CPU,
-// goroutines waiting for a core, and the machine's load average.
+// beside it; for redemption protocol.Verifier, prepared once per key as the
+// redeemer holds it), and the redeemer's memory. For each redemption phase
+// it also says where the time went: the redeemer's handler time (servers in
+// this process), GC pauses and CPU, goroutines waiting for a core, and the
+// machine's load average.
 //
 // The phases, each bounded in count and in time:
 //
@@ -16,7 +17,7 @@
 //  2. issuance: 100-token generic batches over HTTP, blinded before and
 //     finalized after the timed part, next to the raw signer on every core
 //     and circl's BlindSign on one;
-//  3. raw VerifyToken on every core;
+//  3. raw VerifyToken (Verifier.Verify) on every core;
 //  4. redemption at full speed: POST /v1/redeem from many clients;
 //  5. redemption at a fixed rate (half the measured maximum unless set),
 //     latency counted from each request's scheduled time, so a stalled

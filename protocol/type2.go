@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"crypto"
 	"crypto/rsa"
 	"crypto/sha512"
 	"errors"
@@ -180,25 +179,33 @@ func VerifyToken(pub *rsa.PublicKey, t Token) error {
 	return v.Verify(t)
 }
 
-// Verifier checks type-2 tokens under one public key. It checks the key and
-// derives its token_key_id once, so a redeemer verifying many tokens under
-// the same key does not redo that work per token.
+// Verifier checks type-2 tokens under one public key. It checks the key,
+// derives its token_key_id and prepares its modulus for RSASSA-PSS
+// verification (pss.go) once, so a redeemer verifying many tokens under the
+// same key does not redo that work per token. Copies share the prepared key,
+// which is read-only: a Verifier is safe for concurrent use.
 type Verifier struct {
-	pub   *rsa.PublicKey
+	key   *pssKey
 	keyID [KeyIDSize]byte
 }
 
-// NewVerifier checks pub (RSA-2048) and prepares a Verifier for it.
+// NewVerifier checks pub (RSA-2048) and prepares a Verifier for it. The
+// Verifier keeps a copy of the key: changing pub afterwards does not change
+// it.
 func NewVerifier(pub *rsa.PublicKey) (Verifier, error) {
 	if err := checkPublicKey(pub); err != nil {
 		return Verifier{}, fmt.Errorf("verify token: %w", err)
 	}
-	return Verifier{pub: pub, keyID: KeyID(MarshalPublicKey(pub))}, nil
+	key, err := newPSSKey(pub)
+	if err != nil {
+		return Verifier{}, fmt.Errorf("verify token: %w", err)
+	}
+	return Verifier{key: key, keyID: KeyID(MarshalPublicKey(pub))}, nil
 }
 
 // Verify is VerifyToken under the Verifier's key.
 func (v Verifier) Verify(t Token) error {
-	if v.pub == nil {
+	if v.key == nil {
 		return fmt.Errorf("%w: verify token: no key", ErrInvalidKey)
 	}
 	if t.TokenType != TokenTypeBlindRSA {
@@ -211,8 +218,7 @@ func (v Verifier) Verify(t Token) error {
 		return fmt.Errorf("%w: verify token: token_key_id is not the key's", ErrKeyIDMismatch)
 	}
 	digest := sha512.Sum384(t.AuthenticatorInput())
-	opts := &rsa.PSSOptions{SaltLength: pssSaltLength, Hash: crypto.SHA384}
-	if err := rsa.VerifyPSS(v.pub, crypto.SHA384, digest[:], t.Authenticator, opts); err != nil {
+	if err := v.key.verify(digest[:], t.Authenticator); err != nil {
 		return fmt.Errorf("%w: verify token: %w", ErrInvalidSignature, err)
 	}
 	return nil
