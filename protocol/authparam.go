@@ -83,10 +83,20 @@ func (l *authLexer) token68() (string, bool) {
 	return "", false
 }
 
-// quoted reads a quoted-string and returns its unescaped value.
+// quoted reads a quoted-string and returns its unescaped value: a slice of
+// the header when it has no quoted-pair (a token's base64url never does).
 func (l *authLexer) quoted() (string, error) {
 	l.i++ // opening quote
+	start := l.i
+	for !l.done() && isQDText(l.peek()) { // not '"' nor '\\'
+		l.i++
+	}
+	if !l.done() && l.peek() == '"' {
+		l.i++
+		return l.s[start : l.i-1], nil
+	}
 	var b strings.Builder
+	b.WriteString(l.s[start:l.i])
 	for !l.done() {
 		c := l.peek()
 		l.i++

@@ -152,3 +152,29 @@ func TestAuthorization(t *testing.T) {
 		}
 	}
 }
+
+// Quoted-string values come back unescaped, with or without quoted-pairs.
+func TestAuthParamQuotedValues(t *testing.T) {
+	for v, want := range map[string]string{
+		`""`:          ``,
+		`"abc"`:       `abc`,
+		"\"a b\tc\"":  "a b\tc",
+		`"a b\tc"`:    `a btc`,
+		`"x\"y\\z"`:   `x"y\z`,
+		`"ab\c"`:      `abc`,
+		`"tail\""`:    `tail"`,
+		`"\"lead"`:    `"lead`,
+		`"é, ü"`:      `é, ü`,
+		`"=base64=="`: `=base64==`,
+	} {
+		items, err := parseAuthItems(`Scheme p=` + v)
+		if err != nil || len(items) != 1 || len(items[0].params) != 1 || items[0].params[0].value != want {
+			t.Errorf("p=%s: %+v, %v; want value %q", v, items, err, want)
+		}
+	}
+	for _, v := range []string{`"open`, `"bad\`, "\"ctl\x01\""} {
+		if items, err := parseAuthItems(`Scheme p=` + v); err == nil {
+			t.Errorf("p=%s: %+v, want an error", v, items)
+		}
+	}
+}
