@@ -19,28 +19,32 @@ import (
 //
 // A redemption spends one token: one INSERT and one commit (one WAL flush)
 // each, which caps a 2-core machine at ~6,000 spends/s. The batcher instead
-// queues concurrent single-token spends and lets a few flusher goroutines
-// insert whatever has queued in one multi-row INSERT … ON CONFLICT DO
-// NOTHING RETURNING, one commit per flush. There is no timer: a flusher takes
-// what queued while the previous flush was in flight (up to spendBatchMax),
-// so an idle store answers a lone spend at once, and a busy one batches
-// more. Each caller still learns whether its own token was inserted, and
-// otherwise gets the stored row; of several presentations of one token in
-// one flush exactly one (the first queued) wins.
+// queues concurrent single-token spends and inserts whatever has queued in
+// one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, one commit per
+// flush. There is no timer on the way in: a lone spend on an idle store is
+// sent at once, and a busy store batches what queued while the previous
+// flush was in flight (up to spendBatchMax). Each caller still learns
+// whether its own token was inserted, and otherwise gets the stored row; of
+// several presentations of one token in one flush exactly one (the first
+// queued) wins.
+//
+// How many flushes run at once adapts (spendStallAfter): one, while flushes
+// come back quickly, so that every commit carries as many spends as queued
+// and Postgres spends its CPU on few commits; more, up to spendMaxInFlight,
+// while the newest flush is stalled (a slow fsync, a Postgres backend
+// waiting for a core, a distant database), so that spends arriving meanwhile
+// do not queue behind it but join Postgres's own group commit.
 
 // Defaults of the batcher.
 const (
-	// spendFlushers is how many flushes may be in flight at once (each holds
-	// one pooled connection while it runs), at most half the pool
-	// (spendFlushersFor). Eight rather than four: when Postgres is slow to
-	// flush its WAL (a slow fsync, a core held by other work), spends that
-	// find every flusher busy wait for a whole flush before theirs starts;
-	// more flushes in flight join Postgres's own group commit instead.
-	// BenchmarkSpendFlushPolicy (fixed-rate latency and full-speed rate of
-	// 4, 8 and 16 flushers, interleaved in one run; docs/performance.md):
-	// 8 had the lower p50 and p99 and the higher full-speed rate in each
-	// run, 16 queued for pool connections.
-	spendFlushers = 8
+	// spendMaxInFlight bounds the flushes in flight (each holds one pooled
+	// connection while it runs), at most half the pool (spendFlushersFor).
+	spendMaxInFlight = 8
+	// spendStallAfter is how long the newest flush in flight may run before
+	// another may start beside it. A flush on a quiet machine with a local
+	// disk takes 0.3–1.5 ms (its fsync 0.2 ms); BenchmarkSpendFlushPolicy
+	// compares thresholds (docs/performance.md).
+	spendStallAfter = 2 * time.Millisecond
 	// spendBatchMax bounds the tokens of one flush.
 	spendBatchMax = 512
 	// flushTimeout bounds one flush, whoever waits for it.
@@ -50,17 +54,19 @@ const (
 // errStoreClosed answers spends queued when the store closes.
 var errStoreClosed = fmt.Errorf("postgres: spend: %w: store closed", store.ErrUnavailable)
 
-// spendBatcher queues single-token spends for its flushers.
+// spendBatcher queues single-token spends and starts their flushes.
 type spendBatcher struct {
-	s        *Store
-	queue    chan *spendReq
-	maxBatch int
+	s           *Store
+	queue       chan *spendReq
+	maxBatch    int
+	maxInFlight int
+	stallAfter  time.Duration
 
 	mu     sync.RWMutex // held for reading while queueing; for writing to close
 	closed bool
 	ctx    context.Context // cancelled by close: in-flight flushes end
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // the dispatcher and the flushes in flight
 
 	flushes atomic.Int64 // statements run
 	tokens  atomic.Int64 // distinct tokens sent in them
@@ -70,7 +76,7 @@ type spendBatcher struct {
 type spendReq struct {
 	ctx  context.Context
 	tok  store.SpentToken // normalised (store.NormalizeSpends)
-	done chan spendResult // buffered: a flusher never blocks on a caller who left
+	done chan spendResult // buffered: a flush never blocks on a caller who left
 }
 
 // spendResult is nil spent when the caller's token was inserted, else the
@@ -80,20 +86,23 @@ type spendResult struct {
 	err   error
 }
 
-// spendFlushersFor is the number of flushers for a pool of maxConns
-// connections: spendFlushers, but at most half the pool and at least one.
+// spendFlushersFor is the most flushes in flight for a pool of maxConns
+// connections: spendMaxInFlight, but at most half the pool and at least
+// one.
 func spendFlushersFor(maxConns int32) int {
-	return max(min(spendFlushers, int(maxConns)/2), 1)
+	return max(min(spendMaxInFlight, int(maxConns)/2), 1)
 }
 
-func newSpendBatcher(s *Store, flushers, maxBatch int) *spendBatcher {
+func newSpendBatcher(s *Store, maxInFlight int, stallAfter time.Duration, maxBatch int) *spendBatcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	// The queue holds a few flushes' worth; callers block (or give up with
 	// their context) when it is full.
-	b := &spendBatcher{s: s, queue: make(chan *spendReq, 4*maxBatch), maxBatch: maxBatch, ctx: ctx, cancel: cancel}
-	for range flushers {
-		b.wg.Go(b.run)
+	b := &spendBatcher{
+		s: s, queue: make(chan *spendReq, 4*maxBatch), maxBatch: maxBatch,
+		maxInFlight: max(maxInFlight, 1), stallAfter: stallAfter,
+		ctx: ctx, cancel: cancel,
 	}
+	b.wg.Go(b.dispatch)
 	return b
 }
 
@@ -126,8 +135,9 @@ func (b *spendBatcher) spend(ctx context.Context, tok store.SpentToken) ([]store
 	}
 }
 
-// close stops the flushers; spends still queued are answered with
-// errStoreClosed. No spend can queue after close has returned.
+// close stops the dispatcher and waits for the flushes in flight; spends
+// still queued are answered with errStoreClosed. No spend can queue after
+// close has returned.
 func (b *spendBatcher) close() {
 	b.mu.Lock()
 	if b.closed {
@@ -148,17 +158,46 @@ func (b *spendBatcher) close() {
 	}
 }
 
-// run is one flusher: it waits for a first spend, takes whatever else has
-// queued (up to maxBatch) and flushes them together.
-func (b *spendBatcher) run() {
-	batch := make([]*spendReq, 0, b.maxBatch)
+// dispatch takes the first queued spend, waits until a flush may start
+// (mayStart), takes whatever else has queued by then (up to maxBatch) and
+// flushes them together in a goroutine of their own.
+func (b *spendBatcher) dispatch() {
+	done := make(chan struct{}, b.maxInFlight) // one per finished flush
+	stalled := time.NewTimer(time.Hour)
+	stalled.Stop()
+	inFlight := 0
+	var newest time.Time // when the newest flush in flight started
 	for {
+		var first *spendReq
 		select {
-		case r := <-b.queue:
-			batch = append(batch[:0], r)
+		case first = <-b.queue:
+		case <-done:
+			inFlight--
+			continue
 		case <-b.ctx.Done():
 			return
 		}
+		for inFlight > 0 {
+			var wait <-chan time.Time
+			if inFlight < b.maxInFlight {
+				left := b.stallAfter - time.Since(newest)
+				if left <= 0 {
+					break
+				}
+				stalled.Reset(left)
+				wait = stalled.C
+			}
+			select {
+			case <-done:
+				inFlight--
+			case <-wait:
+			case <-b.ctx.Done():
+				first.done <- spendResult{err: errStoreClosed}
+				return
+			}
+			stalled.Stop()
+		}
+		batch := append(make([]*spendReq, 0, min(b.maxBatch, 1+len(b.queue))), first)
 	fill:
 		for len(batch) < b.maxBatch {
 			select {
@@ -168,8 +207,12 @@ func (b *spendBatcher) run() {
 				break fill
 			}
 		}
-		b.flush(batch)
-		clear(batch) // let answered requests be collected
+		inFlight++
+		newest = time.Now()
+		b.wg.Go(func() {
+			b.flush(batch)
+			done <- struct{}{}
+		})
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/blindpass/blindpass/internal/store"
 	"github.com/blindpass/blindpass/internal/testdb"
 )
@@ -224,5 +226,62 @@ func TestSpendBatchErrorToAll(t *testing.T) {
 	wg.Wait()
 	if failed != 100 {
 		t.Errorf("%d of 100 spends failed, want all", failed)
+	}
+}
+
+// A flush that stalls does not hold up the spends that queue behind it:
+// once the newest flush has run spendStallAfter, another starts beside it.
+// Here the first flush waits on a row lock (another transaction inserted
+// the same token and has not committed); a fresh token spent meanwhile
+// commits before that transaction ends, and the waiting spend learns the
+// outcome once it does.
+func TestSpendBatchOverlapsStalledFlush(t *testing.T) {
+	url := testdb.New(t)
+	s := open(t, url)
+	defer s.Close()
+	ctx := t.Context()
+	key := randomBytes(t, 32)
+	if err := s.PrepareKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	held := store.SpentToken{KeyID: key, Nonce: randomBytes(t, 32), SpentHour: time.Now().UTC().Truncate(time.Hour)}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO spent_tokens (key_id, nonce, spent_hour) VALUES ($1, $2, $3)`, held.KeyID, held.Nonce, held.SpentHour); err != nil {
+		t.Fatal(err)
+	}
+
+	stalled := make(chan error, 1)
+	go func() {
+		got, err := s.Spend(ctx, []store.SpentToken{held})
+		if err == nil && len(got) != 1 {
+			err = fmt.Errorf("got %v, want the row the other transaction committed", got)
+		}
+		stalled <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the held token's flush is now waiting on the row lock
+
+	fresh, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if got, err := s.Spend(fresh, []store.SpentToken{{KeyID: key, Nonce: randomBytes(t, 32), SpentHour: held.SpentHour}}); err != nil || len(got) != 0 {
+		t.Fatalf("fresh spend while a flush stalls = %v, %v; want it spent beside the stalled flush", got, err)
+	}
+	select {
+	case err := <-stalled:
+		t.Fatalf("the held token's spend returned (%v) before its row lock was released", err)
+	default:
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stalled; err != nil {
+		t.Fatalf("held token's spend after the other transaction committed: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"crypto/rand"
-	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -16,7 +15,8 @@ import (
 	"github.com/blindpass/blindpass/internal/testdb"
 )
 
-// BenchmarkSpendFlushPolicy compares the group commit's number of flushers
+// BenchmarkSpendFlushPolicy compares group-commit policies (most flushes in
+// flight, and how long the newest runs before another may start beside it)
 // by the latency of single-token spends arriving at a fixed rate (as the
 // redeemer's at half its maximum), counted from each spend's scheduled
 // time, and by the spends per second 64 callers get at full speed. The
@@ -38,33 +38,43 @@ func BenchmarkSpendFlushPolicy(b *testing.B) {
 	if v, err := strconv.ParseFloat(os.Getenv("BLINDPASS_SPEND_RATE"), 64); err == nil && v > 0 {
 		perSecond = v
 	}
-	policies := []int{4, 8, 16}
-	lat := make(map[int][]time.Duration)
-	tokens := make(map[int][2]int64)
-	full := make(map[int][2]float64) // spends, seconds at full speed
+	type policy struct {
+		name        string
+		maxInFlight int
+		stallAfter  time.Duration
+	}
+	policies := []policy{
+		{"one", 1, 0},                     // one flush at a time
+		{"stall1ms", 8, time.Millisecond}, // up to 8, another when the newest has run 1 ms
+		{"stall2ms", 8, 2 * time.Millisecond},
+		{"eight", 8, 0}, // up to 8 at once (the policy before)
+	}
+	lat := make(map[string][]time.Duration)
+	tokens := make(map[string][2]int64)
+	full := make(map[string][2]float64) // spends, seconds at full speed
 	for b.Loop() {
 		for range 3 {
-			for _, flushers := range policies {
-				s.SetSpendFlushers(flushers)
+			for _, pol := range policies {
+				s.SetSpendPolicy(pol.maxInFlight, pol.stallAfter)
 				f0, t0 := s.SpendBatchStats()
-				lat[flushers] = append(lat[flushers], spendAtRate(b, s, key, perSecond, time.Second)...)
+				lat[pol.name] = append(lat[pol.name], spendAtRate(b, s, key, perSecond, time.Second)...)
 				f1, t1 := s.SpendBatchStats()
-				tokens[flushers] = [2]int64{tokens[flushers][0] + f1 - f0, tokens[flushers][1] + t1 - t0}
+				tokens[pol.name] = [2]int64{tokens[pol.name][0] + f1 - f0, tokens[pol.name][1] + t1 - t0}
 				n, d := spendFullSpeed(b, s, key, 64, time.Second)
-				full[flushers] = [2]float64{full[flushers][0] + float64(n), full[flushers][1] + d.Seconds()}
+				full[pol.name] = [2]float64{full[pol.name][0] + float64(n), full[pol.name][1] + d.Seconds()}
 			}
 		}
 	}
-	for _, flushers := range policies {
-		d := lat[flushers]
+	for _, pol := range policies {
+		d := lat[pol.name]
 		slices.Sort(d)
 		p := func(q int) float64 { return float64(d[(len(d)*q+99)/100-1]) / float64(time.Millisecond) }
-		b.ReportMetric(p(50), fmt.Sprintf("p50-ms/flushers=%d", flushers))
-		b.ReportMetric(p(99), fmt.Sprintf("p99-ms/flushers=%d", flushers))
-		b.ReportMetric(float64(d[len(d)-1])/float64(time.Millisecond), fmt.Sprintf("max-ms/flushers=%d", flushers))
-		b.ReportMetric(full[flushers][0]/full[flushers][1], fmt.Sprintf("full-spends/s/flushers=%d", flushers))
-		if t := tokens[flushers]; t[0] > 0 {
-			b.ReportMetric(float64(t[1])/float64(t[0]), fmt.Sprintf("tokens/insert/flushers=%d", flushers))
+		b.ReportMetric(p(50), "p50-ms/"+pol.name)
+		b.ReportMetric(p(99), "p99-ms/"+pol.name)
+		b.ReportMetric(float64(d[len(d)-1])/float64(time.Millisecond), "max-ms/"+pol.name)
+		b.ReportMetric(full[pol.name][0]/full[pol.name][1], "full-spends/s/"+pol.name)
+		if t := tokens[pol.name]; t[0] > 0 {
+			b.ReportMetric(float64(t[1])/float64(t[0]), "tokens/insert/"+pol.name)
 		}
 	}
 }
