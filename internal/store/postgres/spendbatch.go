@@ -28,12 +28,14 @@ import (
 // several presentations of one token in one flush exactly one (the first
 // queued) wins.
 //
-// How many flushes run at once adapts (spendStallAfter): one, while flushes
+// How many flushes run at once adapts: one, the leader's, while flushes
 // come back quickly, so that every commit carries as many spends as queued
-// and Postgres spends its CPU on few commits; more, up to spendMaxInFlight,
-// while the newest flush is stalled (a slow fsync, a Postgres backend
-// waiting for a core, a distant database), so that spends arriving meanwhile
-// do not queue behind it but join Postgres's own group commit.
+// and Postgres spends its CPU and its disk on few commits; more, up to
+// spendMaxInFlight, while a flush is stalled (a slow fsync, a Postgres
+// backend waiting for a core, a distant database): every spendStallAfter
+// that a flush has run, a free helper flushes what queued meanwhile, so
+// that it does not wait behind the stalled one but joins Postgres's own
+// group commit.
 
 // Defaults of the batcher.
 const (
@@ -54,7 +56,7 @@ const (
 // errStoreClosed answers spends queued when the store closes.
 var errStoreClosed = fmt.Errorf("postgres: spend: %w: store closed", store.ErrUnavailable)
 
-// spendBatcher queues single-token spends and starts their flushes.
+// spendBatcher queues single-token spends for its leader and helpers.
 type spendBatcher struct {
 	s           *Store
 	queue       chan *spendReq
@@ -66,7 +68,9 @@ type spendBatcher struct {
 	closed bool
 	ctx    context.Context // cancelled by close: in-flight flushes end
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // the dispatcher and the flushes in flight
+	wg     sync.WaitGroup // the leader and the helpers
+
+	stalled chan struct{} // unbuffered: a stalled flush calls on a free helper
 
 	flushes atomic.Int64 // statements run
 	tokens  atomic.Int64 // distinct tokens sent in them
@@ -100,9 +104,12 @@ func newSpendBatcher(s *Store, maxInFlight int, stallAfter time.Duration, maxBat
 	b := &spendBatcher{
 		s: s, queue: make(chan *spendReq, 4*maxBatch), maxBatch: maxBatch,
 		maxInFlight: max(maxInFlight, 1), stallAfter: stallAfter,
-		ctx: ctx, cancel: cancel,
+		ctx: ctx, cancel: cancel, stalled: make(chan struct{}),
 	}
-	b.wg.Go(b.dispatch)
+	b.wg.Go(b.lead)
+	for range b.maxInFlight - 1 {
+		b.wg.Go(b.help)
+	}
 	return b
 }
 
@@ -135,7 +142,8 @@ func (b *spendBatcher) spend(ctx context.Context, tok store.SpentToken) ([]store
 	}
 }
 
-// close stops the dispatcher and waits for the flushes in flight; spends
+// close stops the leader and the helpers, waiting for the flushes in
+// flight; spends
 // still queued are answered with errStoreClosed. No spend can queue after
 // close has returned.
 func (b *spendBatcher) close() {
@@ -158,61 +166,82 @@ func (b *spendBatcher) close() {
 	}
 }
 
-// dispatch takes the first queued spend, waits until a flush may start
-// (mayStart), takes whatever else has queued by then (up to maxBatch) and
-// flushes them together in a goroutine of their own.
-func (b *spendBatcher) dispatch() {
-	done := make(chan struct{}, b.maxInFlight) // one per finished flush
-	stalled := time.NewTimer(time.Hour)
-	stalled.Stop()
-	inFlight := 0
-	var newest time.Time // when the newest flush in flight started
+// lead is the leader: it waits for a spend, takes whatever else has queued
+// and flushes them together, over and over.
+func (b *spendBatcher) lead() {
 	for {
-		var first *spendReq
 		select {
-		case first = <-b.queue:
-		case <-done:
-			inFlight--
-			continue
+		case r := <-b.queue:
+			b.flush(b.fill(r))
 		case <-b.ctx.Done():
 			return
 		}
-		for inFlight > 0 {
-			var wait <-chan time.Time
-			if inFlight < b.maxInFlight {
-				left := b.stallAfter - time.Since(newest)
-				if left <= 0 {
-					break
-				}
-				stalled.Reset(left)
-				wait = stalled.C
-			}
-			select {
-			case <-done:
-				inFlight--
-			case <-wait:
-			case <-b.ctx.Done():
-				first.done <- spendResult{err: errStoreClosed}
-				return
-			}
-			stalled.Stop()
+	}
+}
+
+// help is a helper: called on by a stalled flush (watch), it flushes what
+// has queued, if anything. With no stall threshold it is one more leader.
+func (b *spendBatcher) help() {
+	if b.stallAfter <= 0 {
+		b.lead()
+		return
+	}
+	for {
+		select {
+		case <-b.stalled:
+		case <-b.ctx.Done():
+			return
 		}
-		batch := append(make([]*spendReq, 0, min(b.maxBatch, 1+len(b.queue))), first)
-	fill:
-		for len(batch) < b.maxBatch {
+		select {
+		case r := <-b.queue:
+			b.flush(b.fill(r))
+		default: // the leader took it
+		}
+	}
+}
+
+// fill returns first and whatever else has queued, up to maxBatch.
+func (b *spendBatcher) fill(first *spendReq) []*spendReq {
+	batch := append(make([]*spendReq, 0, min(b.maxBatch, 1+len(b.queue))), first)
+	for len(batch) < b.maxBatch {
+		select {
+		case r := <-b.queue:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// watch calls on a free helper every stallAfter while the flush that
+// called it runs and spends are queued; stop ends it. Without helpers it
+// does nothing.
+func (b *spendBatcher) watch() (stop func()) {
+	if b.maxInFlight < 2 || b.stallAfter <= 0 {
+		return func() {}
+	}
+	var stopped atomic.Bool
+	var t *time.Timer
+	var armed sync.WaitGroup // t is set before the first tick reads it
+	armed.Add(1)
+	t = time.AfterFunc(b.stallAfter, func() {
+		armed.Wait()
+		if stopped.Load() {
+			return
+		}
+		if len(b.queue) > 0 {
 			select {
-			case r := <-b.queue:
-				batch = append(batch, r)
-			default:
-				break fill
+			case b.stalled <- struct{}{}: // a helper was free
+			default: // every helper is flushing already
 			}
 		}
-		inFlight++
-		newest = time.Now()
-		b.wg.Go(func() {
-			b.flush(batch)
-			done <- struct{}{}
-		})
+		t.Reset(b.stallAfter)
+	})
+	armed.Done()
+	return func() {
+		stopped.Store(true)
+		t.Stop()
 	}
 }
 
@@ -281,6 +310,7 @@ func (b *spendBatcher) flush(batch []*spendReq) {
 
 	ctx, cancel := context.WithTimeout(b.ctx, flushTimeout)
 	defer cancel()
+	defer b.watch()()
 	if err := b.insert(ctx, uniq); err != nil {
 		if b.ctx.Err() != nil {
 			// Cut short by Close: the INSERT may have been sent and
