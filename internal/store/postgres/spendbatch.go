@@ -46,7 +46,7 @@ const (
 	// another may start beside it. A flush on a quiet machine with a local
 	// disk takes 0.3–1.5 ms (its fsync 0.2 ms); BenchmarkSpendFlushPolicy
 	// compares thresholds (docs/performance.md).
-	spendStallAfter = 2 * time.Millisecond
+	spendStallAfter = 10 * time.Millisecond
 	// spendBatchMax bounds the tokens of one flush.
 	spendBatchMax = 512
 	// flushTimeout bounds one flush, whoever waits for it.

@@ -44,10 +44,10 @@ func BenchmarkSpendFlushPolicy(b *testing.B) {
 		stallAfter  time.Duration
 	}
 	policies := []policy{
-		{"one", 1, 0},                     // one flush at a time
-		{"stall1ms", 8, time.Millisecond}, // up to 8, another when the newest has run 1 ms
-		{"stall2ms", 8, 2 * time.Millisecond},
-		{"eight", 8, 0}, // up to 8 at once (the policy before)
+		{"one", 1, 0},                           // one flush at a time
+		{"stall2ms", 8, 2 * time.Millisecond},   // up to 8: another each 2 ms a flush runs
+		{"stall10ms", 8, 10 * time.Millisecond}, // the default
+		{"eight", 8, 0},                         // up to 8 at once (the policy before)
 	}
 	lat := make(map[string][]time.Duration)
 	tokens := make(map[string][2]int64)
