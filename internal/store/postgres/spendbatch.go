@@ -28,24 +28,25 @@ import (
 // several presentations of one token in one flush exactly one (the first
 // queued) wins.
 //
-// How many flushes run at once adapts: one, the leader's, while flushes
-// come back quickly, so that every commit carries as many spends as queued
-// and Postgres spends its CPU and its disk on few commits; more, up to
-// spendMaxInFlight, while a flush is stalled (a slow fsync, a Postgres
-// backend waiting for a core, a distant database): every spendStallAfter
-// that a flush has run, a free helper flushes what queued meanwhile, so
-// that it does not wait behind the stalled one but joins Postgres's own
-// group commit.
+// One flush runs at a time, the leader's, so that every commit carries as
+// many spends as queued and Postgres spends its CPU and its disk on few
+// commits (more flushes in flight meant more, smaller commits, and a longer
+// fsync tail: docs/performance.md). A flush that stalls (a row lock held by
+// a concurrent spend of the same token, a backend without a core, a disk
+// hiccup) must not hold up everyone queued behind it: every spendStallAfter
+// that a flush has run, a free helper flushes what queued meanwhile, up to
+// spendMaxInFlight flushes at once.
 
 // Defaults of the batcher.
 const (
 	// spendMaxInFlight bounds the flushes in flight (each holds one pooled
 	// connection while it runs), at most half the pool (spendFlushersFor).
 	spendMaxInFlight = 8
-	// spendStallAfter is how long the newest flush in flight may run before
-	// another may start beside it. A flush on a quiet machine with a local
-	// disk takes 0.3–1.5 ms (its fsync 0.2 ms); BenchmarkSpendFlushPolicy
-	// compares thresholds (docs/performance.md).
+	// spendStallAfter is how long a flush runs before a helper flushes
+	// what queued behind it. A commit on the development machine takes
+	// 1–1.5 ms, 5–8 ms at p99; BenchmarkSpendFlushPolicy compares 2 and 10
+	// ms, one flush only and eight at once (docs/performance.md): 2 ms
+	// started helpers beside ordinary slow commits, and lengthened the tail.
 	spendStallAfter = 10 * time.Millisecond
 	// spendBatchMax bounds the tokens of one flush.
 	spendBatchMax = 512
