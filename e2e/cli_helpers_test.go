@@ -173,3 +173,17 @@ func (p *devProcess) chatStatuses() map[string]int {
 	}
 	return n
 }
+
+// chatStatusesOnce is chatStatuses once done says the count is complete,
+// or after 10 s: the redeemer logs a request after its answer has gone, so
+// a client may be done before the line is written.
+func (p *devProcess) chatStatusesOnce(done func(map[string]int) bool) map[string]int {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := p.chatStatuses()
+		if done(n) || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
