@@ -24,9 +24,9 @@ func cryptoRSAAccepts(pub *rsa.PublicKey, digest, sig []byte) bool {
 	return rsa.VerifyPSS(pub, crypto.SHA384, digest, sig, pssOpts) == nil
 }
 
-// pssTestKeys are the two vector keys and fresh RSA-2048 keys (two, one
-// with -short): generated once per test binary, key generation is slow.
-func pssTestKeys(t testing.TB) []*rsa.PrivateKey {
+// vectorAndFreshKeys are the two vector keys and fresh RSA-2048 keys (two,
+// one with -short: key generation is slow).
+func vectorAndFreshKeys(t testing.TB) []*rsa.PrivateKey {
 	t.Helper()
 	a, b := keys(t)
 	sks := []*rsa.PrivateKey{a, b}
@@ -56,7 +56,7 @@ func TestPSSMatchesCryptoRSA(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := mrand.New(mrand.NewPCG(seed, seed>>1))
 	var aliases int // valid signatures s with s+N still Nk bytes long
-	for ki, sk := range pssTestKeys(t) {
+	for ki, sk := range vectorAndFreshKeys(t) {
 		pub := &sk.PublicKey
 		k, err := newPSSKey(pub)
 		if err != nil {
@@ -155,7 +155,7 @@ func TestPSSEncodingChecks(t *testing.T) {
 	const hLen, sLen = sha512.Size384, pssSaltLength
 	const psLen = Nk - hLen - sLen - 2 // emLen = k for RSA-2048
 	var topBit, leadingZero int
-	for ki, sk := range pssTestKeys(t) {
+	for ki, sk := range vectorAndFreshKeys(t) {
 		pub := &sk.PublicKey
 		k, err := newPSSKey(pub)
 		if err != nil {
@@ -305,7 +305,7 @@ func encodeEM(mHash, salt []byte, flip int) []byte {
 // Verifier and under crypto/rsa, and every tampered authenticator is
 // refused by both.
 func TestVerifierIssuancePath(t *testing.T) {
-	for ki, sk := range pssTestKeys(t) {
+	for ki, sk := range vectorAndFreshKeys(t) {
 		pub := &sk.PublicKey
 		s, err := NewSigner(sk)
 		if err != nil {
@@ -424,15 +424,7 @@ func FuzzVerifyPSS(f *testing.F) {
 //
 //	go test -run - -bench Verify -benchtime 3s ./protocol
 func BenchmarkVerify(b *testing.B) {
-	v := loadIssuance(b)[0]
-	pub, err := ParsePublicKey(v.PkS)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := ParseToken(v.Token)
-	if err != nil {
-		b.Fatal(err)
-	}
+	pub, tok := vectorToken(b)
 	ver, err := NewVerifier(pub)
 	if err != nil {
 		b.Fatal(err)

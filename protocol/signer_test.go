@@ -16,20 +16,7 @@ import (
 // BlindSign (which the issuer used before) answers, and the answer
 // finalizes into a valid token.
 func TestSignerMatchesCircl(t *testing.T) {
-	a, b := keys(t)
-	sks := []*rsa.PrivateKey{a, b}
-	fresh := 2
-	if testing.Short() {
-		fresh = 1
-	}
-	for range fresh {
-		sk, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sks = append(sks, sk)
-	}
-	for ki, sk := range sks {
+	for ki, sk := range vectorAndFreshKeys(t) {
 		s, err := NewSigner(sk)
 		if err != nil {
 			t.Fatal(err)

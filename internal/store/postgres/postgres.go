@@ -34,7 +34,7 @@ var (
 // defaultMaxConns sizes the pool when the URL has no pool_max_conns: a few
 // connections per core, since each request holds one only for a round trip
 // or a short transaction, and at least twice the group commit's most
-// flushes in flight (spendFlushersFor), so that they leave as many to
+// flushes in flight (maxInFlightFor), so that they leave as many to
 // everything else.
 func defaultMaxConns() int32 {
 	n := int32(4 * runtime.GOMAXPROCS(0))
@@ -61,7 +61,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.spends = newSpendBatcher(s, spendFlushersFor(cfg.MaxConns), spendStallAfter, spendBatchMax)
+	s.spends = newSpendBatcher(s, maxInFlightFor(cfg.MaxConns), spendStallAfter, spendBatchMax)
 	return s, nil
 }
 
@@ -85,7 +85,7 @@ func OpenWaiting(ctx context.Context, url string) (*Store, error) {
 		return nil, wrap("postgres: open", err)
 	}
 	s := &Store{pool: pool}
-	s.spends = newSpendBatcher(s, spendFlushersFor(cfg.MaxConns), spendStallAfter, spendBatchMax)
+	s.spends = newSpendBatcher(s, maxInFlightFor(cfg.MaxConns), spendStallAfter, spendBatchMax)
 	if err := s.Ping(ctx); err != nil {
 		if !errors.Is(err, store.ErrUnavailable) || !transientAtConnect(err) {
 			s.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,7 +41,7 @@ import (
 // Defaults of the batcher.
 const (
 	// spendMaxInFlight bounds the flushes in flight (each holds one pooled
-	// connection while it runs), at most half the pool (spendFlushersFor).
+	// connection while it runs), at most half the pool (maxInFlightFor).
 	spendMaxInFlight = 8
 	// spendStallAfter is how long a flush runs before a helper flushes
 	// what queued behind it. A commit on the development machine takes
@@ -91,10 +92,10 @@ type spendResult struct {
 	err   error
 }
 
-// spendFlushersFor is the most flushes in flight for a pool of maxConns
+// maxInFlightFor is the most flushes in flight for a pool of maxConns
 // connections: spendMaxInFlight, but at most half the pool and at least
 // one.
-func spendFlushersFor(maxConns int32) int {
+func maxInFlightFor(maxConns int32) int {
 	return max(min(spendMaxInFlight, int(maxConns)/2), 1)
 }
 
@@ -144,9 +145,8 @@ func (b *spendBatcher) spend(ctx context.Context, tok store.SpentToken) ([]store
 }
 
 // close stops the leader and the helpers, waiting for the flushes in
-// flight; spends
-// still queued are answered with errStoreClosed. No spend can queue after
-// close has returned.
+// flight; spends still queued are answered with errStoreClosed. No spend
+// can queue after close has returned.
 func (b *spendBatcher) close() {
 	b.mu.Lock()
 	if b.closed {
@@ -224,10 +224,7 @@ func (b *spendBatcher) watch() (stop func()) {
 	}
 	var stopped atomic.Bool
 	var t *time.Timer
-	var armed sync.WaitGroup // t is set before the first tick reads it
-	armed.Add(1)
-	t = time.AfterFunc(b.stallAfter, func() {
-		armed.Wait()
+	t = time.AfterFunc(time.Duration(math.MaxInt64), func() {
 		if stopped.Load() {
 			return
 		}
@@ -239,7 +236,7 @@ func (b *spendBatcher) watch() (stop func()) {
 		}
 		t.Reset(b.stallAfter)
 	})
-	armed.Done()
+	t.Reset(b.stallAfter) // armed once t is set, which the tick reads
 	return func() {
 		stopped.Store(true)
 		t.Stop()
